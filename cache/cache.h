@@ -1,0 +1,115 @@
+/*
+ * cache.h: the SQLite store, the single source of truth that survives a crash or power loss.
+ *
+ * One database file (WAL journal) holds, per endpoint (a short text key such as "gateway"):
+ * the durable event queue (an event row is deleted only when TR-069 Table 8 says it was
+ * delivered), parameter values with time and origin, parameter attributes (Notification,
+ * AccessList), table instances (numbers never reused, aliases), pending value-change
+ * notifications, and the endpoint's settings (bootstrap done, ParameterKey, reboot
+ * CommandKey, ...). The schema is versioned (PRAGMA user_version) with ordered migrations.
+ *
+ * cache/ knows SQL and nothing above it: no CWMP type appears here. Every call is one short
+ * statement or transaction; callers on the event loop batch writes with cache_begin /
+ * cache_commit. Functions return 0 on success, CACHE_NOTFOUND when a row is absent, or
+ * CACHE_ERROR with cache_errmsg() saying why (a full disk, a corrupt file, ...).
+ *
+ * Ownership: strings returned through char ** are malloc'd and freed by the caller; list
+ * callbacks receive strings valid only during the call.
+ */
+#ifndef PX_CACHE_H
+#define PX_CACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CACHE_OK 0
+#define CACHE_NOTFOUND 1
+#define CACHE_ERROR (-1)
+
+struct cache;
+
+enum cache_sync { CACHE_SYNC_NORMAL = 0, CACHE_SYNC_FULL };
+
+/* Open (creating and migrating as needed). path ":memory:" works for tests. */
+int cache_open(struct cache **out, const char *path, enum cache_sync sync);
+void cache_close(struct cache *c);
+const char *cache_errmsg(const struct cache *c);
+int cache_schema_version(struct cache *c);
+
+/* Transactions may nest: only the outermost begin/commit reach SQLite. */
+int cache_begin(struct cache *c);
+int cache_commit(struct cache *c);
+int cache_rollback(struct cache *c);
+
+/* ---- Event queue ---- */
+struct cache_event {
+    int64_t id;      /* ascending in order of arrival */
+    const char *code;
+    const char *command_key;
+    int64_t created; /* unix seconds */
+};
+typedef void (*cache_event_cb)(void *arg, const struct cache_event *ev);
+
+int cache_event_add(struct cache *c, const char *endpoint, const char *code,
+                    const char *command_key, int64_t *out_id);
+int cache_event_list(struct cache *c, const char *endpoint, cache_event_cb cb, void *arg);
+int cache_event_delete(struct cache *c, const char *endpoint, int64_t id);
+/* Delete every event of the endpoint with this code ("1 BOOT"), or all if code is NULL. */
+int cache_event_delete_code(struct cache *c, const char *endpoint, const char *code);
+bool cache_event_has(struct cache *c, const char *endpoint, const char *code);
+
+/* ---- Parameter values ---- */
+typedef void (*cache_value_cb)(void *arg, const char *path, const char *value, int64_t updated,
+                               const char *origin);
+int cache_value_set(struct cache *c, const char *endpoint, const char *path, const char *value,
+                    const char *origin);
+int cache_value_get(struct cache *c, const char *endpoint, const char *path, char **value);
+int cache_value_delete_prefix(struct cache *c, const char *endpoint, const char *prefix);
+int cache_value_list(struct cache *c, const char *endpoint, const char *prefix,
+                     cache_value_cb cb, void *arg);
+
+/* ---- Attributes ---- */
+typedef void (*cache_attr_cb)(void *arg, const char *path, int notification,
+                              const char *access_list);
+/* access_list is the comma-separated list ("" = nobody but the ACS, "Subscriber" ...). */
+int cache_attr_set(struct cache *c, const char *endpoint, const char *path, int notification,
+                   const char *access_list);
+int cache_attr_get(struct cache *c, const char *endpoint, const char *path, int *notification,
+                   char **access_list);
+int cache_attr_delete_prefix(struct cache *c, const char *endpoint, const char *prefix);
+int cache_attr_list(struct cache *c, const char *endpoint, cache_attr_cb cb, void *arg);
+
+/* ---- Instances ---- */
+typedef void (*cache_instance_cb)(void *arg, const char *table_path, unsigned number,
+                                  const char *alias);
+int cache_instance_add(struct cache *c, const char *endpoint, const char *table_path,
+                       unsigned number, const char *alias);
+/* Deletes the instance and every instance below it (by path prefix). */
+int cache_instance_delete(struct cache *c, const char *endpoint, const char *instance_path);
+/* In table_path order then number, so parents come before children. */
+int cache_instance_list(struct cache *c, const char *endpoint, cache_instance_cb cb, void *arg);
+/* The next instance number of a table (kept after deletes so numbers are never reused). */
+int cache_instance_next_get(struct cache *c, const char *endpoint, const char *table_path,
+                            unsigned *next);
+int cache_instance_next_set(struct cache *c, const char *endpoint, const char *table_path,
+                            unsigned next);
+typedef void (*cache_next_cb)(void *arg, const char *table_path, unsigned next);
+int cache_instance_next_list(struct cache *c, const char *endpoint, cache_next_cb cb, void *arg);
+
+/* ---- Pending notifications (value changes to report in the next Inform) ---- */
+typedef void (*cache_notify_cb)(void *arg, const char *path, int notification);
+int cache_notify_add(struct cache *c, const char *endpoint, const char *path, int notification);
+int cache_notify_list(struct cache *c, const char *endpoint, cache_notify_cb cb, void *arg);
+int cache_notify_clear(struct cache *c, const char *endpoint);
+
+/* ---- Endpoint settings (small key/value store) ---- */
+int cache_setting_set(struct cache *c, const char *endpoint, const char *key, const char *value);
+int cache_setting_get(struct cache *c, const char *endpoint, const char *key, char **value);
+int cache_setting_delete(struct cache *c, const char *endpoint, const char *key);
+
+/* ---- Whole endpoint ---- */
+/* Factory reset: forget everything of the endpoint (events, values, attributes, instances,
+ * notifications, settings) in one transaction. */
+int cache_endpoint_wipe(struct cache *c, const char *endpoint);
+
+#endif

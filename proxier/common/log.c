@@ -1,0 +1,156 @@
+/*
+ * log.c: stderr/syslog logging and the password-masking SOAP trace.
+ */
+#include "proxier/common/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+
+static enum log_target log_target = LOG_TARGET_STDERR;
+static enum log_level log_level = LOG_LVL_INFO;
+static bool log_trace = false;
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+void log_setup(enum log_target target, enum log_level level, bool trace)
+{
+    log_target = target;
+    log_level = level;
+    log_trace = trace;
+    if (target == LOG_TARGET_SYSLOG)
+        openlog("proxierd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void log_set_level(enum log_level level)
+{
+    log_level = level;
+}
+
+enum log_level log_get_level(void)
+{
+    return log_level;
+}
+
+bool log_trace_enabled(void)
+{
+    return log_trace;
+}
+
+int log_level_parse(const char *name)
+{
+    for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+        if (strcasecmp(name, level_names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void log_vwrite(enum log_level level, const char *module, const char *fmt, va_list ap)
+{
+    if (level > log_level)
+        return;
+    char msg[2048];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (log_target == LOG_TARGET_SYSLOG) {
+        static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+        syslog(prio[level], "[%s] %s", module, msg);
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s [%s] %s\n", tm.tm_year + 1900,
+            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+            level_names[level], module, msg);
+}
+
+void log_write(enum log_level level, const char *module, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vwrite(level, module, fmt, ap);
+    va_end(ap);
+}
+
+/* An element whose local name ends in "Password" (Password, ConnectionRequestPassword,
+ * STUNPassword, ...) or a ParameterValueStruct whose Name ends in "Password" has its text
+ * replaced. The second case matters most: SetParameterValues carries passwords as
+ * <Name>...Password</Name><Value>secret</Value>. */
+static bool ends_with_password(const char *s, size_t n)
+{
+    static const char suffix[] = "Password";
+    size_t sl = sizeof(suffix) - 1;
+    return n >= sl && memcmp(s + n - sl, suffix, sl) == 0;
+}
+
+char *log_mask_passwords(const char *xml, size_t len)
+{
+    char *out = malloc(len + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    bool mask_next_value = false;
+    for (size_t i = 0; i < len;) {
+        if (xml[i] != '<' || i + 1 >= len || xml[i + 1] == '/' || xml[i + 1] == '?' ||
+            xml[i + 1] == '!') {
+            out[o++] = xml[i++];
+            continue;
+        }
+        const char *gt = memchr(xml + i, '>', len - i);
+        if (!gt) {
+            out[o++] = xml[i++];
+            continue;
+        }
+        size_t tag_end = (size_t)(gt - xml) + 1;
+        /* Element name, without prefix and attributes. */
+        size_t ns = i + 1, ne = ns;
+        while (ne < tag_end - 1 && xml[ne] != ' ' && xml[ne] != '/' && xml[ne] != '>')
+            ne++;
+        const char *colon = memchr(xml + ns, ':', ne - ns);
+        size_t ls = colon ? (size_t)(colon - xml) + 1 : ns;
+        memcpy(out + o, xml + i, tag_end - i);
+        o += tag_end - i;
+        i = tag_end;
+        bool self_closing = xml[tag_end - 2] == '/';
+        bool is_value = (ne - ls == 5 && memcmp(xml + ls, "Value", 5) == 0);
+        bool is_name = (ne - ls == 4 && memcmp(xml + ls, "Name", 4) == 0);
+        bool mask = !self_closing && (ends_with_password(xml + ls, ne - ls) ||
+                                      (is_value && mask_next_value));
+        if (is_value)
+            mask_next_value = false;
+        const char *lt = memchr(xml + i, '<', len - i);
+        size_t text_end = lt ? (size_t)(lt - xml) : len;
+        if (is_name)
+            mask_next_value = ends_with_password(xml + i, text_end - i);
+        if (mask && text_end > i) {
+            memcpy(out + o, "***", 3);
+            o += 3;
+            i = text_end;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+void log_trace_soap(const char *endpoint, const char *direction, const char *xml, size_t len)
+{
+    if (!log_trace)
+        return;
+    if (len == 0) {
+        log_write(LOG_LVL_INFO, "trace", "%s %s (empty)", endpoint, direction);
+        return;
+    }
+    char *masked = log_mask_passwords(xml, len);
+    if (!masked)
+        return;
+    if (log_target == LOG_TARGET_SYSLOG)
+        syslog(LOG_INFO, "[trace] %s %s %s", endpoint, direction, masked);
+    else
+        fprintf(stderr, "---- %s %s (%zu bytes)\n%s\n----\n", endpoint, direction, len, masked);
+    free(masked);
+}

@@ -1,0 +1,74 @@
+/*
+ * http.h: the asynchronous HTTP client of CWMP sessions (TR-069 3.4), libcurl multi driven by
+ * the libevent loop. Every ACS session of every endpoint runs through one struct http_multi;
+ * each session owns one struct http_conn for its whole length, which keeps the persistent
+ * TCP/TLS connection (3.4.1), the cookies (3.4.2), the authentication state (3.4.4) and the
+ * redirected URL (3.4.5) until http_conn_free.
+ *
+ * What the connection does for the session layer:
+ *  - POST text/xml; charset="utf-8" (an empty POST has no body and no Content-Type),
+ *    SOAPAction header on requests as A.2.2 wants ("" for empty POST: omitted);
+ *  - Basic and Digest (MD5, MD5-sess, qop=auth) with the configured credentials; Basic is
+ *    sent preemptively over TLS, otherwise the first 401 picks the scheme; a second 401
+ *    after authenticating is reported as status 401 (the session then fails, 3.7.1.4);
+ *  - cookies received in the session are returned on every later POST of the session;
+ *  - 301/302/307 are followed with the same method and body, at most 5 hops in a session;
+ *    later POSTs go to the redirected URL; the configured URL is never changed;
+ *  - HTTPS verifies the server against the CA file/path; an optional client certificate;
+ *  - gzip: with compression on, request bodies are sent Content-Encoding: gzip; a 415 reply
+ *    switches compression off for the rest of the connection and re-sends the same body
+ *    uncompressed (one extra round trip, invisible to the caller). Responses in gzip are
+ *    always accepted;
+ *  - TCP_NODELAY; a per-request timeout (3.7.1.4: not less than 30 s by default).
+ */
+#ifndef PX_HTTP_H
+#define PX_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct event_base;
+struct http_multi;
+struct http_conn;
+
+struct http_conn_config {
+    const char *url;          /* the ACS URL */
+    const char *username;     /* NULL or "" = no authentication */
+    const char *password;
+    const char *ca_file;      /* NULL = system default */
+    const char *ca_path;
+    const char *client_cert;  /* PEM, NULL = none */
+    const char *client_key;
+    bool verify_peer;         /* default true; false only for tests that say so */
+    bool gzip;                /* HTTPCompression = GZIP */
+    unsigned timeout_s;       /* per request; 0 = 30 */
+    const char *user_agent;   /* NULL = "proxierd/<version>" */
+};
+
+struct http_result {
+    int error;            /* 0, or a libcurl error (connection refused, timeout, TLS, ...) */
+    const char *error_text;
+    long status;          /* HTTP status of the final response (after redirects), 0 if none */
+    const char *body;     /* NUL-terminated; valid during the callback only */
+    size_t body_len;
+    const char *content_type;
+    const char *effective_url; /* the URL that answered (after redirects) */
+    unsigned redirects;   /* redirects followed so far in this connection */
+};
+
+typedef void (*http_done_cb)(void *arg, const struct http_result *res);
+
+struct http_multi *http_multi_new(struct event_base *base);
+void http_multi_free(struct http_multi *hm); /* cancels every transfer without callbacks */
+
+/* Strings of cfg are copied. */
+struct http_conn *http_conn_new(struct http_multi *hm, const struct http_conn_config *cfg);
+/* Send one POST (body NULL/len 0 = empty POST; soap_action NULL = no SOAPAction header).
+ * done is called once from the loop. Only one POST at a time per connection: returns -1 if
+ * one is in flight. */
+int http_conn_post(struct http_conn *c, const char *body, size_t len, const char *soap_action,
+                   http_done_cb done, void *arg);
+/* Abort an in-flight POST without calling done; closes the connection. */
+void http_conn_free(struct http_conn *c);
+
+#endif
