@@ -7,7 +7,8 @@
  *
  * What the connection does for the session layer:
  *  - POST text/xml; charset="utf-8" (an empty POST has no body and no Content-Type),
- *    SOAPAction header on requests as A.2.2 wants ("" for empty POST: omitted);
+ *    with the SOAPAction header the caller gives (3.4.1: "" = the header with no value, as
+ *    a POST carrying a SOAP response or fault needs; an empty POST never has one);
  *  - Basic and Digest (MD5, MD5-sess, qop=auth) with the configured credentials; Basic is
  *    sent preemptively over TLS, otherwise the first 401 picks the scheme; a second 401
  *    after authenticating is reported as status 401 (the session then fails, 3.7.1.4);
@@ -19,13 +20,21 @@
  *    switches compression off for the rest of the connection and re-sends the same body
  *    uncompressed (one extra round trip, invisible to the caller). Responses in gzip are
  *    always accepted;
- *  - TCP_NODELAY; a per-request timeout (3.7.1.4: not less than 30 s by default).
+ *  - TCP_NODELAY; a per-request timeout (3.7.1.4: not less than 30 s by default);
+ *  - the response body is limited to HTTP_MAX_RESPONSE bytes (after gzip decoding).
+ * http_conn_free closes the TCP connection (3.4.2: closed when the session ends).
  */
 #ifndef PX_HTTP_H
 #define PX_HTTP_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/* The largest response body accepted (the SOAP envelope limit); beyond it the transfer is
+ * aborted with the error "response too large". */
+#define HTTP_MAX_RESPONSE (4u * 1024 * 1024)
+/* Redirects followed in one connection (TR-069 3.4.2: up to 5); the 6th is an error. */
+#define HTTP_MAX_REDIRECTS 5u
 
 struct event_base;
 struct http_multi;
@@ -59,13 +68,17 @@ struct http_result {
 typedef void (*http_done_cb)(void *arg, const struct http_result *res);
 
 struct http_multi *http_multi_new(struct event_base *base);
-void http_multi_free(struct http_multi *hm); /* cancels every transfer without callbacks */
+/* Cancels every transfer without callbacks; connections still alive become inert (their
+ * POSTs fail with -1) and must still be freed with http_conn_free. Not from a callback. */
+void http_multi_free(struct http_multi *hm);
 
-/* Strings of cfg are copied. */
+/* Strings of cfg are copied. NULL if cfg->url is missing or on allocation failure. */
 struct http_conn *http_conn_new(struct http_multi *hm, const struct http_conn_config *cfg);
-/* Send one POST (body NULL/len 0 = empty POST; soap_action NULL = no SOAPAction header).
- * done is called once from the loop. Only one POST at a time per connection: returns -1 if
- * one is in flight. */
+/* Send one POST (body NULL/len 0 = empty POST; soap_action NULL = no SOAPAction header,
+ * "" = "SOAPAction:" with no value, anything else is sent verbatim, quotes included).
+ * body and soap_action are copied. done is called once from the loop (never from inside
+ * http_conn_post); it may post again or free the connection. Only one POST at a time per
+ * connection: returns -1 if one is in flight (or on allocation failure), 0 otherwise. */
 int http_conn_post(struct http_conn *c, const char *body, size_t len, const char *soap_action,
                    http_done_cb done, void *arg);
 /* Abort an in-flight POST without calling done; closes the connection. */

@@ -1,0 +1,644 @@
+/*
+ * test_http.c: the CWMP HTTP client (proxier/session/http.c, TR-069 3.4) against a real
+ * server, tests/unit/http_fixture.py, on a real libevent loop. The fixture echoes what it
+ * received (headers, decoded body, which TCP connection), so every assertion is about the
+ * bytes the client really put on the wire.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proxier/session/http.h"
+
+#define SOAP_BODY "<soap:Envelope><soap:Body><cwmp:Inform/></soap:Body></soap:Envelope>"
+
+static struct {
+    pid_t pid;
+    int port;
+    struct event_base *base;
+    struct http_multi *hm;
+} fx;
+
+/* What one POST came back with, copied out of the callback. */
+struct outcome {
+    int calls;
+    int error;
+    long status;
+    char *error_text;
+    char *body;
+    size_t body_len;
+    char *content_type;
+    char *effective_url;
+    unsigned redirects;
+};
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static void outcome_clear(struct outcome *o)
+{
+    free(o->error_text);
+    free(o->body);
+    free(o->content_type);
+    free(o->effective_url);
+    memset(o, 0, sizeof(*o));
+}
+
+static void on_done(void *arg, const struct http_result *r)
+{
+    struct outcome *o = arg;
+    o->calls++;
+    o->error = r->error;
+    o->status = r->status;
+    o->error_text = dup_or_null(r->error_text);
+    o->body = malloc(r->body_len + 1);
+    memcpy(o->body, r->body, r->body_len + 1);
+    o->body_len = r->body_len;
+    o->content_type = dup_or_null(r->content_type);
+    o->effective_url = dup_or_null(r->effective_url);
+    o->redirects = r->redirects;
+    event_base_loopbreak(fx.base);
+}
+
+static void on_deadline(evutil_socket_t fd, short events, void *arg)
+{
+    *(bool *)arg = true;
+}
+
+/* Run the loop until o has its callback (o NULL: for the whole time) or seconds pass. */
+static void run_loop(const struct outcome *o, double seconds)
+{
+    bool expired = false;
+    struct event *deadline = evtimer_new(fx.base, on_deadline, &expired);
+    struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (time_t)seconds) * 1e6)};
+    evtimer_add(deadline, &tv);
+    while (!expired && (!o || o->calls == 0))
+        event_base_loop(fx.base, EVLOOP_ONCE);
+    event_free(deadline);
+}
+
+static struct http_conn *conn_new(const char *path, const char *user, const char *password,
+                                  bool gzip)
+{
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", fx.port, path);
+    struct http_conn_config cfg = {.url = url, .username = user, .password = password,
+                                   .verify_peer = true, .gzip = gzip, .timeout_s = 10};
+    struct http_conn *c = http_conn_new(fx.hm, &cfg);
+    assert_non_null(c);
+    return c;
+}
+
+/* One POST, waited for; o is cleared first. */
+static void post(struct http_conn *c, const char *body, const char *soap_action,
+                 struct outcome *o)
+{
+    outcome_clear(o);
+    assert_int_equal(http_conn_post(c, body, body ? strlen(body) : 0, soap_action, on_done, o),
+                     0);
+    run_loop(o, 15);
+    assert_int_equal(o->calls, 1);
+}
+
+/* A POST expected to succeed with 200. */
+static void post_ok(struct http_conn *c, const char *body, const char *soap_action,
+                    struct outcome *o)
+{
+    post(c, body, soap_action, o);
+    if (o->error)
+        fail_msg("POST failed: %s", o->error_text);
+    assert_int_equal(o->status, 200);
+}
+
+/* The value of "key=" in the fixture's echo (a line of its own), or NULL. The returned
+ * string lives until the next call. */
+static const char *echo_line(const struct outcome *o, const char *prefix)
+{
+    static char value[1024];
+    size_t plen = strlen(prefix);
+    const char *body_start = strstr(o->body, "\nbody=");
+    for (const char *p = o->body; p && (!body_start || p <= body_start); ) {
+        if (strncmp(p, prefix, plen) == 0) {
+            size_t n = strcspn(p + plen, "\n");
+            snprintf(value, sizeof(value), "%.*s", (int)n, p + plen);
+            return value;
+        }
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    return NULL;
+}
+
+static const char *echo_field(const struct outcome *o, const char *key)
+{
+    char prefix[128];
+    snprintf(prefix, sizeof(prefix), "%s=", key);
+    return echo_line(o, prefix);
+}
+
+static const char *echo_header(const struct outcome *o, const char *name)
+{
+    char prefix[128];
+    snprintf(prefix, sizeof(prefix), "H %s: ", name);
+    return echo_line(o, prefix);
+}
+
+static const char *echo_body(const struct outcome *o)
+{
+    const char *p = strstr(o->body, "\nbody=");
+    assert_non_null(p);
+    return p + strlen("\nbody=");
+}
+
+/* --- the fixture ------------------------------------------------------------------------- */
+
+static int group_setup(void **state)
+{
+    signal(SIGPIPE, SIG_IGN); /* as the daemon does */
+    int pipefd[2];
+    if (pipe(pipefd) != 0)
+        return -1;
+    fx.pid = fork();
+    if (fx.pid == 0) {
+        dup2(pipefd[1], STDOUT_FILENO);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        execlp("python3", "python3", PX_SOURCE_DIR "/tests/unit/http_fixture.py", (char *)NULL);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    FILE *f = fdopen(pipefd[0], "r");
+    int n = f ? fscanf(f, "%d", &fx.port) : 0;
+    if (f)
+        fclose(f);
+    if (n != 1 || fx.port <= 0) {
+        fprintf(stderr, "http_fixture.py did not start\n");
+        return -1;
+    }
+    fx.base = event_base_new();
+    fx.hm = http_multi_new(fx.base);
+    return fx.base && fx.hm ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    http_multi_free(fx.hm);
+    event_base_free(fx.base);
+    if (fx.pid > 0) {
+        kill(fx.pid, SIGTERM);
+        waitpid(fx.pid, NULL, 0);
+    }
+    return 0;
+}
+
+/* --- tests ------------------------------------------------------------------------------- */
+
+/* TR-069 3.4.1: text/xml, SOAPAction as given ("" = no value), nothing for an empty POST. */
+static void test_request_headers(void **state)
+{
+    struct outcome o = {0};
+    struct http_conn *c = conn_new("/echo", NULL, NULL, false);
+
+    post_ok(c, SOAP_BODY, "", &o);
+    assert_string_equal(echo_field(&o, "method"), "POST");
+    assert_string_equal(echo_header(&o, "Content-Type"), "text/xml; charset=\"utf-8\"");
+    assert_string_equal(echo_header(&o, "SOAPAction"), "");
+    assert_null(echo_header(&o, "Expect"));
+    assert_null(echo_header(&o, "Content-Encoding"));
+    assert_int_equal(atoi(echo_header(&o, "Content-Length")), strlen(SOAP_BODY));
+    assert_string_equal(echo_body(&o), SOAP_BODY);
+    assert_string_equal(o.content_type, "text/xml; charset=\"utf-8\"");
+    assert_string_equal(o.error_text, "");
+
+    post_ok(c, SOAP_BODY, "\"urn:dslforum-org:cwmp-1-2#Inform\"", &o);
+    assert_string_equal(echo_header(&o, "SOAPAction"), "\"urn:dslforum-org:cwmp-1-2#Inform\"");
+
+    post_ok(c, SOAP_BODY, NULL, &o);
+    assert_null(echo_header(&o, "SOAPAction"));
+
+    post_ok(c, NULL, "", &o); /* empty POST: the SOAPAction given is dropped */
+    assert_string_equal(echo_header(&o, "Content-Length"), "0");
+    assert_null(echo_header(&o, "Content-Type"));
+    assert_null(echo_header(&o, "SOAPAction"));
+    assert_string_equal(echo_body(&o), "");
+
+    outcome_clear(&o);
+    http_conn_free(c);
+}
+
+/* TR-069 3.4.2: one TCP connection for the session; a second POST while one is in flight
+ * is refused. */
+static void test_connection_reused(void **state)
+{
+    struct outcome o = {0};
+    struct http_conn *c = conn_new("/echo", NULL, NULL, false);
+    char first[32];
+
+    post_ok(c, "a", "", &o);
+    snprintf(first, sizeof(first), "%s", echo_field(&o, "conn"));
+    for (int i = 0; i < 2; i++) {
+        post_ok(c, "b", "", &o);
+        assert_string_equal(echo_field(&o, "conn"), first);
+    }
+    outcome_clear(&o);
+    assert_int_equal(http_conn_post(c, "x", 1, "", on_done, &o), 0);
+    assert_int_equal(http_conn_post(c, "y", 1, "", on_done, &o), -1);
+    run_loop(&o, 15);
+    assert_int_equal(o.calls, 1);
+    assert_string_equal(echo_body(&o), "x");
+
+    /* A different session gets a different connection. */
+    struct http_conn *other = conn_new("/echo", NULL, NULL, false);
+    post_ok(other, "c", "", &o);
+    assert_string_not_equal(echo_field(&o, "conn"), first);
+    outcome_clear(&o);
+    http_conn_free(other);
+    http_conn_free(c);
+}
+
+/* TR-069 3.4.2: a connection the server closes is replaced by a new one. */
+static void test_server_close_reconnects(void **state)
+{
+    struct outcome o = {0};
+    struct http_conn *c = conn_new("/close", NULL, NULL, false);
+    char first[32];
+    post_ok(c, "one", "", &o);
+    snprintf(first, sizeof(first), "%s", echo_field(&o, "conn"));
+    post_ok(c, "two", "", &o);
+    assert_string_not_equal(echo_field(&o, "conn"), first);
+    assert_string_equal(echo_body(&o), "two");
+    outcome_clear(&o);
+    http_conn_free(c);
+}
+
+/* TR-069 3.4.2: the CPE closes the connection when the session ends (http_conn_free). */
+static void test_free_closes_connection(void **state)
+{
+    struct outcome o = {0};
+    struct http_conn *c = conn_new("/echo", NULL, NULL, false);
+    char freed[32];
+    post_ok(c, "a", "", &o);
+    snprintf(freed, sizeof(freed), ",%s,", echo_field(&o, "conn"));
+    http_conn_free(c);
+
+    /* The fixture lists the connections still open as ",id,id,"; the server notices the
+     * close a moment later. */
+    bool closed = false;
+    for (int i = 0; i < 50 && !closed; i++) {
+        struct http_conn *probe = conn_new("/stats", NULL, NULL, false);
+        post_ok(probe, NULL, NULL, &o);
+        http_conn_free(probe);
+        assert_non_null(strstr(o.body, "open=,"));
+        closed = strstr(o.body, freed) == NULL;
+        if (!closed)
+            run_loop(NULL, 0.1);
+    }
+    assert_true(closed);
+    outcome_clear(&o);
+}
+
+static void test_basic_auth(void **state)
+{
+    struct outcome o = {0};
+    struct http_conn *c = conn_new("/basic", "cpe", "secret", false);
+    post_ok(c, SOAP_BODY, "", &o);
+    assert_string_equal(echo_field(&o, "auth"), "basic");
+    assert_string_equal(echo_body(&o), SOAP_BODY);
+    post_ok(c, "again", "", &o);
+    assert_string_equal(echo_field(&o, "auth"), "basic");
+    http_conn_free(c);
+
+    /* TR-069 3.7.1.4: a 401 after authenticating reaches the session as 401. */
+    c = conn_new("/basic", "cpe", "wrong", false);
+    post(c, SOAP_BODY, "", &o);
+    assert_int_equal(o.error, 0);
+    assert_int_equal(o.status, 401);
+    http_conn_free(c);
+
+    c = conn_new("/basic", NULL, NULL, false);
+    post(c, SOAP_BODY, "", &o);
+    assert_int_equal(o.status, 401);
+    outcome_clear(&o);
+    http_conn_free(c);
+}
+
+/* TR-069 3.4.5: Digest with qop=auth, MD5 and MD5-sess; the fixture checks the hash. The
+ * authenticated POSTs stay on the connection that got the challenge (3.4.2). */
+static void check_digest(const char *path)
+{
+    struct outcome o = {0};
+    struct http_conn *c = conn_new(path, "cpe", "secret", false);
+    char first[32];
+    post_ok(c, SOAP_BODY, "", &o);
+    assert_string_equal(echo_field(&o, "auth"), "digest");
+    assert_string_equal(echo_body(&o), SOAP_BODY);
+    snprintf(first, sizeof(first), "%s", echo_field(&o, "conn"));
+    post_ok(c, NULL, NULL, &o);
+    assert_string_equal(echo_field(&o, "auth"), "digest");
+    assert_string_equal(echo_field(&o, "conn"), first);
+    http_conn_free(c);
+
+    c = conn_new(path, "cpe", "wrong", false);
+    post(c, SOAP_BODY, "", &o);
+    assert_int_equal(o.error, 0);
+    assert_int_equal(o.status, 401);
+    outcome_clear(&o);
+    http_conn_free(c);
+}
+
+static void test_digest_md5(void **state)
+{
+    check_digest("/digest");
+}
+
+static void test_digest_md5_sess(void **state)
+{
+    check_digest("/digest-md5sess");
+}
+
+/* TR-069 3.4.2: the session cookie comes back on every later POST, and only in that
+ * session. */
+static void test_cookies(void **state)
+{
+    struct outcome o = {0};
+    struct http_conn *c = conn_new("/cookie", NULL, NULL, false);
+    post_ok(c, "1", "", &o);
+    assert_null(echo_header(&o, "Cookie"));
+    post_ok(c, "2", "", &o);
+    const char *cookie = echo_header(&o, "Cookie");
+    assert_non_null(cookie);
+    assert_non_null(strstr(cookie, "session=s"));
+    post_ok(c, "3", "", &o);
+    assert_non_null(echo_header(&o, "Cookie"));
+    http_conn_free(c);
+
+    c = conn_new("/cookie", NULL, NULL, false);
+    post_ok(c, "1", "", &o);
+    assert_null(echo_header(&o, "Cookie"));
+    outcome_clear(&o);
+    http_conn_free(c);
+}
+
+/* TR-069 3.4.2: 301/302/307 followed with the same POST; the session continues at the new
+ * URL; a new session starts from the configured one. */
+static void test_redirect_chain(void **state)
+{
+    struct outcome o = {0};
+    struct http_conn *c = conn_new("/redirect/3/acs", "cpe", "secret", false);
+    post_ok(c, SOAP_BODY, "", &o);
+    assert_string_equal(echo_field(&o, "path"), "/redirect/0/acs");
+    assert_string_equal(echo_field(&o, "method"), "POST");
+    assert_string_equal(echo_body(&o), SOAP_BODY);
+    assert_string_equal(echo_header(&o, "Content-Type"), "text/xml; charset=\"utf-8\"");
+    assert_int_equal(o.redirects, 3);
+    assert_non_null(strstr(o.effective_url, "/redirect/0/acs"));
+
+    post_ok(c, "next", "", &o);
+    assert_string_equal(echo_field(&o, "path"), "/redirect/0/acs");
+    assert_string_equal(echo_body(&o), "next");
+    assert_int_equal(o.redirects, 3);
+    http_conn_free(c);
+
+    c = conn_new("/redirect/3/acs", NULL, NULL, false);
+    post_ok(c, "again", "", &o);
+    assert_int_equal(o.redirects, 3);
+    outcome_clear(&o);
+    http_conn_free(c);
+}
+
+/* TR-069 3.4.2: 5 redirects are allowed, the 6th ends the session. */
+static void test_redirect_limit(void **state)
+{
+    struct outcome o = {0};
+    struct http_conn *c = conn_new("/redirect/5/acs", NULL, NULL, false);
+    post_ok(c, "five", "", &o);
+    assert_int_equal(o.redirects, 5);
+    http_conn_free(c);
+
+    c = conn_new("/redirect/6/acs", NULL, NULL, false);
+    post(c, "six", "", &o);
+    assert_int_equal(o.error, CURLE_TOO_MANY_REDIRECTS);
+    assert_non_null(strstr(o.error_text, "too many HTTP redirects"));
+    outcome_clear(&o);
+    http_conn_free(c);
+}
+
+/* A body long enough for gzip to matter, not a string the fixture could fake. */
+static char *long_body(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    size_t cap = 20000, len = 0;
+    char *s = malloc(cap);
+    while (len + 64 < cap)
+        len += (size_t)snprintf(s + len, cap - len, "<Value>%ld-%zu</Value>", now.tv_nsec, len);
+    return s;
+}
+
+/* TR-069 3.4.7: request bodies in gzip when enabled. */
+static void test_gzip_request(void **state)
+{
+    struct outcome o = {0};
+    char *body = long_body();
+    struct http_conn *c = conn_new("/gzip-ok", NULL, NULL, true);
+    post_ok(c, body, "", &o);
+    assert_string_equal(echo_field(&o, "encoding"), "gzip");
+    assert_string_equal(echo_body(&o), body);
+    assert_true((size_t)atoi(echo_header(&o, "Content-Length")) < strlen(body));
+
+    post_ok(c, NULL, NULL, &o); /* nothing to compress in an empty POST */
+    assert_string_equal(echo_field(&o, "encoding"), "none");
+    assert_string_equal(echo_header(&o, "Content-Length"), "0");
+    outcome_clear(&o);
+    http_conn_free(c);
+    free(body);
+}
+
+/* TR-069 3.4.7: a 415 turns compression off; the same body is re-sent uncompressed, and
+ * later POSTs of the connection are not compressed. */
+static void test_gzip_415_fallback(void **state)
+{
+    struct outcome o = {0};
+    char *body = long_body();
+    struct http_conn *c = conn_new("/gzip-415", NULL, NULL, true);
+    post_ok(c, body, "", &o);
+    assert_string_equal(echo_field(&o, "encoding"), "none");
+    assert_string_equal(echo_body(&o), body);
+    assert_int_equal(atoi(echo_header(&o, "Content-Length")), strlen(body));
+
+    post_ok(c, "later", "", &o);
+    assert_string_equal(echo_field(&o, "encoding"), "none");
+    assert_string_equal(echo_body(&o), "later");
+    http_conn_free(c);
+
+    /* A new connection starts compressing again. */
+    c = conn_new("/gzip-ok", NULL, NULL, true);
+    post_ok(c, body, "", &o);
+    assert_string_equal(echo_field(&o, "encoding"), "gzip");
+    outcome_clear(&o);
+    http_conn_free(c);
+    free(body);
+}
+
+static void test_timeout(void **state)
+{
+    struct outcome o = {0};
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/slow", fx.port);
+    struct http_conn_config cfg = {.url = url, .verify_peer = true, .timeout_s = 1};
+    struct http_conn *c = http_conn_new(fx.hm, &cfg);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    post(c, "x", "", &o);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_int_equal(o.error, CURLE_OPERATION_TIMEDOUT);
+    assert_non_null(strstr(o.error_text, "timed out"));
+    assert_true(t1.tv_sec - t0.tv_sec < 3);
+    outcome_clear(&o);
+    http_conn_free(c);
+}
+
+static void test_connection_refused(void **state)
+{
+    /* A port nobody listens on: bind one, note it, close it. */
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &sl), 0);
+    close(s);
+
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/acs", ntohs(sa.sin_port));
+    struct http_conn_config cfg = {.url = url, .verify_peer = true};
+    struct http_conn *c = http_conn_new(fx.hm, &cfg);
+    struct outcome o = {0};
+    post(c, SOAP_BODY, "", &o);
+    assert_int_equal(o.error, CURLE_COULDNT_CONNECT);
+    assert_int_equal(o.status, 0);
+    assert_non_null(strstr(o.error_text, "127.0.0.1"));
+    outcome_clear(&o);
+    http_conn_free(c);
+}
+
+/* Responses over HTTP_MAX_RESPONSE are refused, with or without a Content-Length. */
+static void test_response_too_large(void **state)
+{
+    const char *paths[] = {"/big", "/big-stream"};
+    for (size_t i = 0; i < 2; i++) {
+        struct outcome o = {0};
+        struct http_conn *c = conn_new(paths[i], NULL, NULL, false);
+        post(c, "x", "", &o);
+        assert_int_not_equal(o.error, 0);
+        assert_non_null(strstr(o.error_text, "response too large"));
+        assert_int_equal(o.body_len, 0);
+        outcome_clear(&o);
+        http_conn_free(c);
+    }
+}
+
+/* Freeing a connection with a POST in flight aborts it without a callback; the multi keeps
+ * serving the other connections. */
+static void test_free_in_flight(void **state)
+{
+    struct outcome o = {0}, other = {0};
+    struct http_conn *c = conn_new("/slow", NULL, NULL, false);
+    assert_int_equal(http_conn_post(c, "x", 1, "", on_done, &o), 0);
+    run_loop(NULL, 0.3);
+    assert_int_equal(o.calls, 0);
+    http_conn_free(c);
+    run_loop(NULL, 0.3);
+    assert_int_equal(o.calls, 0);
+
+    c = conn_new("/echo", NULL, NULL, false);
+    post_ok(c, "still fine", "", &other);
+    assert_string_equal(echo_body(&other), "still fine");
+    outcome_clear(&other);
+    http_conn_free(c);
+
+    /* Also before the loop ever ran the transfer. */
+    c = conn_new("/echo", NULL, NULL, false);
+    assert_int_equal(http_conn_post(c, "x", 1, "", on_done, &o), 0);
+    http_conn_free(c);
+    run_loop(NULL, 0.2);
+    assert_int_equal(o.calls, 0);
+}
+
+/* A callback may start the next POST of the session, as the session layer does. */
+struct chain {
+    struct http_conn *c;
+    int posts;
+    struct outcome last;
+};
+
+static void on_chain_done(void *arg, const struct http_result *r)
+{
+    struct chain *ch = arg;
+    assert_int_equal(r->status, 200);
+    if (++ch->posts < 3) {
+        assert_int_equal(http_conn_post(ch->c, "more", 4, "", on_chain_done, ch), 0);
+        return;
+    }
+    on_done(&ch->last, r);
+}
+
+static void test_post_from_callback(void **state)
+{
+    struct chain ch = {.c = conn_new("/echo", NULL, NULL, false)};
+    assert_int_equal(http_conn_post(ch.c, "first", 5, "", on_chain_done, &ch), 0);
+    run_loop(&ch.last, 15);
+    assert_int_equal(ch.posts, 3);
+    assert_string_equal(echo_body(&ch.last), "more");
+    outcome_clear(&ch.last);
+    http_conn_free(ch.c);
+}
+
+static void test_bad_config(void **state)
+{
+    struct http_conn_config cfg = {.url = NULL};
+    assert_null(http_conn_new(fx.hm, &cfg));
+    cfg.url = "";
+    assert_null(http_conn_new(fx.hm, &cfg));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_request_headers),
+        cmocka_unit_test(test_connection_reused),
+        cmocka_unit_test(test_server_close_reconnects),
+        cmocka_unit_test(test_free_closes_connection),
+        cmocka_unit_test(test_basic_auth),
+        cmocka_unit_test(test_digest_md5),
+        cmocka_unit_test(test_digest_md5_sess),
+        cmocka_unit_test(test_cookies),
+        cmocka_unit_test(test_redirect_chain),
+        cmocka_unit_test(test_redirect_limit),
+        cmocka_unit_test(test_gzip_request),
+        cmocka_unit_test(test_gzip_415_fallback),
+        cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_connection_refused),
+        cmocka_unit_test(test_response_too_large),
+        cmocka_unit_test(test_free_in_flight),
+        cmocka_unit_test(test_post_from_callback),
+        cmocka_unit_test(test_bad_config),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
