@@ -1,0 +1,126 @@
+"""Server side of HTTP Basic (RFC 7617) and Digest (RFC 2617 / RFC 7616: MD5, MD5-sess,
+qop=auth, nonce-count check) authentication, as the test ACS challenges the CPE
+(TR-069 3.4.4, 3.4.5: a new nonce for each TCP connection, qop "auth", MD5 and MD5-sess).
+"""
+import base64
+import dataclasses
+import hashlib
+import re
+import secrets
+import threading
+
+_PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("((?:[^"\\]|\\.)*)"|[^,\s]*)\s*,?')
+
+
+@dataclasses.dataclass
+class AuthResult:
+    """Outcome of checking one Authorization header. same_connection: for Digest, whether
+    the answer came on the TCP connection that received the challenge (TR-069 3.4.2)."""
+    scheme: str | None
+    ok: bool
+    username: str | None = None
+    reason: str = ""
+    same_connection: bool | None = None
+
+
+def parse_params(text):
+    """{name (lower case): value} of a Digest header's comma-separated parameters."""
+    out = {}
+    for m in _PARAM.finditer(text):
+        value = m.group(3) if m.group(3) is not None else m.group(2)
+        out[m.group(1).lower()] = re.sub(r"\\(.)", r"\1", value)
+    return out
+
+
+def _md5(text):
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+def digest_response(username, password, realm, method, uri, nonce, nc, cnonce,
+                    qop="auth", algorithm="MD5"):
+    """The request-digest of RFC 2617 3.2.2.1 (also used by test clients)."""
+    ha1 = _md5(f"{username}:{realm}:{password}")
+    if algorithm.lower() == "md5-sess":
+        ha1 = _md5(f"{ha1}:{nonce}:{cnonce}")
+    ha2 = _md5(f"{method}:{uri}")
+    if not qop:
+        return _md5(f"{ha1}:{nonce}:{ha2}")
+    return _md5(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
+
+
+class Authenticator:
+    """Checks the CPE's credentials. scheme: "basic", "digest" or "digest-md5sess"."""
+
+    def __init__(self, scheme, username, password, realm="proxier-test-acs"):
+        if scheme not in ("basic", "digest", "digest-md5sess"):
+            raise ValueError(f"unknown auth scheme {scheme!r}")
+        self.scheme, self.username, self.password, self.realm = \
+            scheme, username, password, realm
+        self.algorithm = "MD5-sess" if scheme == "digest-md5sess" else "MD5"
+        self._nonces = {}   # nonce -> [connection id, last nonce-count]
+        self._lock = threading.Lock()
+
+    def challenge(self, conn_id):
+        """WWW-Authenticate value; Digest issues a fresh nonce bound to conn_id."""
+        if self.scheme == "basic":
+            return f'Basic realm="{self.realm}"'
+        nonce = secrets.token_hex(16)
+        with self._lock:
+            self._nonces[nonce] = [conn_id, 0]
+        return (f'Digest realm="{self.realm}", qop="auth", nonce="{nonce}", '
+                f'opaque="{secrets.token_hex(8)}", algorithm={self.algorithm}')
+
+    def check(self, method, path, header, conn_id):
+        """AuthResult for an Authorization header (None = absent)."""
+        if not header:
+            return AuthResult(None, False, reason="no Authorization header")
+        scheme, _, rest = header.strip().partition(" ")
+        if scheme.lower() == "basic":
+            return self._check_basic(rest)
+        if scheme.lower() == "digest":
+            return self._check_digest(method, path, parse_params(rest), conn_id)
+        return AuthResult(scheme, False, reason=f"unsupported scheme {scheme}")
+
+    def _check_basic(self, token):
+        if self.scheme != "basic":
+            return AuthResult("Basic", False, reason="Basic sent, Digest was demanded")
+        try:
+            user, _, password = base64.b64decode(token.strip()).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return AuthResult("Basic", False, reason="malformed Basic credentials")
+        ok = user == self.username and password == self.password
+        return AuthResult("Basic", ok, user, "" if ok else "wrong username or password")
+
+    def _check_digest(self, method, path, p, conn_id):
+        user = p.get("username")
+        fail = lambda reason, same=None: AuthResult("Digest", False, user, reason, same)  # noqa
+        if self.scheme == "basic":
+            return fail("Digest sent, Basic was demanded")
+        missing = [k for k in ("username", "realm", "nonce", "uri", "response", "qop", "nc",
+                               "cnonce") if k not in p]
+        if missing:
+            return fail(f"Digest parameters missing: {', '.join(missing)}")
+        with self._lock:
+            state = self._nonces.get(p["nonce"])
+            if state is None:
+                return fail("nonce was not issued by this ACS")
+            same = state[0] == conn_id
+            try:
+                nc = int(p["nc"], 16)
+            except ValueError:
+                return fail(f"bad nc {p['nc']!r}", same)
+            if nc <= state[1]:
+                return fail(f"nonce-count {p['nc']} not increasing (replay)", same)
+            state[1] = nc
+        if p["qop"] != "auth":
+            return fail(f"qop {p['qop']!r} is not auth", same)
+        if p.get("algorithm", "MD5").lower() != self.algorithm.lower():
+            return fail(f"algorithm {p.get('algorithm')} is not {self.algorithm}", same)
+        if p["realm"] != self.realm or not (p["uri"] == path or p["uri"].endswith(path)):
+            return fail(f"realm {p['realm']!r} or uri {p['uri']!r} do not match", same)
+        if user != self.username:
+            return fail(f"unknown user {user!r}", same)
+        want = digest_response(self.username, self.password, self.realm, method, p["uri"],
+                               p["nonce"], p["nc"], p["cnonce"], p["qop"], self.algorithm)
+        ok = secrets.compare_digest(want, p["response"].lower())
+        return AuthResult("Digest", ok, user, "" if ok else "wrong response digest", same)
