@@ -183,6 +183,9 @@ struct soap_msg {
  * On a parse error msg->header.id is still filled when it could be read, so the caller can
  * answer with a fault that carries the right ID. Unknown methods parse successfully as
  * SOAP_Unknown with method_name set.
+ * When the envelope was sound but a known method's arguments were not, msg->method is already
+ * set (answer with a 9003 fault); for XML or envelope errors it stays SOAP_NONE.
+ * Call soap_msg_free afterwards whatever soap_parse returned.
  */
 int soap_parse(const char *data, size_t len, struct soap_msg *msg);
 void soap_msg_free(struct soap_msg *msg);

@@ -435,6 +435,19 @@ static void test_parse_versions_and_empty(void **state)
 
 static void test_parse_bad_arguments(void **state)
 {
+    /* A sound envelope with bad arguments still names its method, so the caller can answer
+     * with a fault instead of ending the session. */
+    struct soap_msg msg;
+    assert_int_equal(parse_body("<c:Reboot><CommandKey>x</CommandKey></c:Reboot><!-- -->"
+                                "<c:CancelTransfer/>", &msg), 9003);
+    assert_int_equal(msg.method, SOAP_NONE);
+    soap_msg_free(&msg);
+    assert_int_equal(parse_body("<c:Upload><FileType>1 Vendor Configuration File</FileType>"
+                                "</c:Upload>", &msg), 9003);
+    assert_int_equal(msg.method, SOAP_Upload);
+    assert_non_null(strstr(px_err_msg(), "Upload: missing argument URL"));
+    soap_msg_free(&msg);
+
     expect_invalid("<c:Download><CommandKey/><FileType>1 Firmware Upgrade Image</FileType>"
                    "<FileSize>1</FileSize></c:Download>", "URL");
     expect_invalid("<c:Download><FileType>1 Firmware Upgrade Image</FileType><URL>http://a"
