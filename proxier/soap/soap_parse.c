@@ -490,6 +490,14 @@ static int parse_args(xmlNode *parent, const struct arg_spec *specs, void *base,
 
 /* ---------------- Header (TR-069 3.5, Table 7 "SOAP Header elements") ---------------- */
 
+/* SOAP 1.1 4.2.3: a header we do not understand with mustUnderstand="1" must fail the
+ * request; remember the first one for the caller. */
+static void note_unknown_header(struct soap_header *hd, xmlNode *h)
+{
+    if (must_understand(h) && !hd->unknown_must_understand)
+        hd->unknown_must_understand = strdup((const char *)h->name);
+}
+
 /* Store a string header the first time it is seen; a repeated one is ignored. */
 static void header_keep(char **field, char *text)
 {
@@ -531,8 +539,8 @@ static int header_known(struct soap_msg *msg, xmlNode *h)
                             "header SessionTimeout \"%.32s\" is not an unsignedInt", text);
         else
             hd->session_timeout = (unsigned)timeout;
-    } else if (must_understand(h) && !hd->unknown_must_understand) {
-        hd->unknown_must_understand = strdup((const char *)h->name); /* a cwmp header we lack */
+    } else {
+        note_unknown_header(hd, h);
     }
     free(text);
     return rc;
@@ -544,9 +552,7 @@ static int parse_header(struct soap_msg *msg, xmlNode *header, int *ns_version)
     for (xmlNode *h = first_element(header->children); h; h = next_element(h)) {
         int v = cwmp_ns_version(h);
         if (v < 0) {
-            /* SOAP 1.1 4.2.3: a header we do not understand with mustUnderstand="1". */
-            if (must_understand(h) && !msg->header.unknown_must_understand)
-                msg->header.unknown_must_understand = strdup((const char *)h->name);
+            note_unknown_header(&msg->header, h);
             continue;
         }
         if (*ns_version < 0)
