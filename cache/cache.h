@@ -14,7 +14,19 @@
  * CACHE_ERROR with cache_errmsg() saying why (a full disk, a corrupt file, ...).
  *
  * Ownership: strings returned through char ** are malloc'd and freed by the caller; list
- * callbacks receive strings valid only during the call.
+ * callbacks receive strings valid only during the call (never NULL: an absent text is "").
+ * A list callback may call other cache functions, but not the same list again and must not
+ * modify the rows being listed. Text arguments other than keys may be NULL (stored as "");
+ * a NULL endpoint or path is CACHE_ERROR.
+ *
+ * Paths: object and table paths end in '.'. A "prefix" argument that ends in '.' (or is "")
+ * selects the whole subtree; any other string selects that one parameter, so "X.1" never
+ * reaches "X.10.".
+ *
+ * Robustness: a failure inside a transaction (full disk, I/O error, constraint) rolls the
+ * whole transaction back at once; every later call fails until the outermost level is closed
+ * by cache_commit (which then returns CACHE_ERROR) or cache_rollback. A batch is thus applied
+ * entirely or not at all.
  */
 #ifndef PX_CACHE_H
 #define PX_CACHE_H
@@ -30,20 +42,22 @@ struct cache;
 
 enum cache_sync { CACHE_SYNC_NORMAL = 0, CACHE_SYNC_FULL };
 
-/* Open (creating and migrating as needed). path ":memory:" works for tests. */
+/* Open (creating and migrating as needed). path ":memory:" works for tests. On failure *out
+ * is NULL and cache_errmsg(NULL) says why (not a database, a newer schema, I/O...). */
 int cache_open(struct cache **out, const char *path, enum cache_sync sync);
 void cache_close(struct cache *c);
 const char *cache_errmsg(const struct cache *c);
 int cache_schema_version(struct cache *c);
 
-/* Transactions may nest: only the outermost begin/commit reach SQLite. */
+/* Transactions may nest: only the outermost begin/commit reach SQLite. A rollback at any
+ * level rolls back the whole transaction (the outer cache_commit then returns CACHE_ERROR). */
 int cache_begin(struct cache *c);
 int cache_commit(struct cache *c);
 int cache_rollback(struct cache *c);
 
 /* ---- Event queue ---- */
 struct cache_event {
-    int64_t id;      /* ascending in order of arrival */
+    int64_t id; /* ascending in order of arrival */
     const char *code;
     const char *command_key;
     int64_t created; /* unix seconds */
@@ -54,7 +68,8 @@ int cache_event_add(struct cache *c, const char *endpoint, const char *code,
                     const char *command_key, int64_t *out_id);
 int cache_event_list(struct cache *c, const char *endpoint, cache_event_cb cb, void *arg);
 int cache_event_delete(struct cache *c, const char *endpoint, int64_t id);
-/* Delete every event of the endpoint with this code ("1 BOOT"), or all if code is NULL. */
+/* Delete every event of the endpoint with this code ("1 BOOT"), or all if code is NULL.
+ * Deleting nothing is not an error. cache_event_delete returns CACHE_NOTFOUND for no row. */
 int cache_event_delete_code(struct cache *c, const char *endpoint, const char *code);
 bool cache_event_has(struct cache *c, const char *endpoint, const char *code);
 
@@ -65,8 +80,8 @@ int cache_value_set(struct cache *c, const char *endpoint, const char *path, con
                     const char *origin);
 int cache_value_get(struct cache *c, const char *endpoint, const char *path, char **value);
 int cache_value_delete_prefix(struct cache *c, const char *endpoint, const char *prefix);
-int cache_value_list(struct cache *c, const char *endpoint, const char *prefix,
-                     cache_value_cb cb, void *arg);
+int cache_value_list(struct cache *c, const char *endpoint, const char *prefix, cache_value_cb cb,
+                     void *arg);
 
 /* ---- Attributes ---- */
 typedef void (*cache_attr_cb)(void *arg, const char *path, int notification,
@@ -82,13 +97,18 @@ int cache_attr_list(struct cache *c, const char *endpoint, cache_attr_cb cb, voi
 /* ---- Instances ---- */
 typedef void (*cache_instance_cb)(void *arg, const char *table_path, unsigned number,
                                   const char *alias);
+/* add: the table's next counter is raised above `number` if needed; a duplicate number or
+ * alias within the table is CACHE_ERROR. */
 int cache_instance_add(struct cache *c, const char *endpoint, const char *table_path,
                        unsigned number, const char *alias);
-/* Deletes the instance and every instance below it (by path prefix). */
+/* Deletes the instance ("X.Table.3.", must end in '.') and every instance below it (by path
+ * prefix); CACHE_NOTFOUND if there was none. Next counters are kept. */
 int cache_instance_delete(struct cache *c, const char *endpoint, const char *instance_path);
 /* In table_path order then number, so parents come before children. */
 int cache_instance_list(struct cache *c, const char *endpoint, cache_instance_cb cb, void *arg);
-/* The next instance number of a table (kept after deletes so numbers are never reused). */
+/* The next instance number of a table (kept after deletes so numbers are never reused).
+ * next_get gives 1 and CACHE_NOTFOUND for a table never seen; next_set never lowers the
+ * stored value. */
 int cache_instance_next_get(struct cache *c, const char *endpoint, const char *table_path,
                             unsigned *next);
 int cache_instance_next_set(struct cache *c, const char *endpoint, const char *table_path,
@@ -98,6 +118,7 @@ int cache_instance_next_list(struct cache *c, const char *endpoint, cache_next_c
 
 /* ---- Pending notifications (value changes to report in the next Inform) ---- */
 typedef void (*cache_notify_cb)(void *arg, const char *path, int notification);
+/* Adding a path already pending replaces its notification level, keeping its place. */
 int cache_notify_add(struct cache *c, const char *endpoint, const char *path, int notification);
 int cache_notify_list(struct cache *c, const char *endpoint, cache_notify_cb cb, void *arg);
 int cache_notify_clear(struct cache *c, const char *endpoint);
@@ -105,6 +126,7 @@ int cache_notify_clear(struct cache *c, const char *endpoint);
 /* ---- Endpoint settings (small key/value store) ---- */
 int cache_setting_set(struct cache *c, const char *endpoint, const char *key, const char *value);
 int cache_setting_get(struct cache *c, const char *endpoint, const char *key, char **value);
+/* CACHE_NOTFOUND if the key was not set. */
 int cache_setting_delete(struct cache *c, const char *endpoint, const char *key);
 
 /* ---- Whole endpoint ---- */

@@ -1,0 +1,452 @@
+/*
+ * cache.c: the connection to the SQLite store: open (identity checks, WAL, synchronous,
+ * foreign keys, busy timeout), schema migrations, the per-connection prepared-statement
+ * cache, error messages and counted (nested) transactions.
+ *
+ * The schema version lives in PRAGMA user_version; cache_migrations[i] moves a database from
+ * version i to i + 1 inside one transaction together with the version bump, so a crash during
+ * a migration leaves the old version intact. A database written by a newer proxierd (higher
+ * user_version) is refused, never downgraded. The data itself is in cache_store.c.
+ *
+ * Error policy: any failure inside a transaction rolls the whole transaction back at once
+ * (SQLite may already have done so for SQLITE_FULL / SQLITE_IOERR) and "dooms" it: every
+ * further call fails until the caller closes the outermost level with cache_commit (which
+ * then reports CACHE_ERROR) or cache_rollback. So a batch is applied entirely or not at all.
+ */
+#include "cache/cache_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The event loop may wait this long for a lock held by another connection (proxierctl). */
+#define CACHE_BUSY_TIMEOUT_MS 2000
+/* PRAGMA application_id of our files ("PXCA"), so a foreign SQLite file is recognised. */
+#define CACHE_APPLICATION_ID 0x50584341
+
+/* Why the last cache_open failed (there is no struct cache to hold it). */
+static _Thread_local char open_errmsg[512];
+
+/* ---- Schema ---- */
+
+/* Version 1: every table, keyed by endpoint text. Paths end in '.' for objects and tables. */
+static const char schema_v1[] =
+    "CREATE TABLE event ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT," /* AUTOINCREMENT: ids are never reused */
+    "  endpoint TEXT NOT NULL,"
+    "  code TEXT NOT NULL,"
+    "  command_key TEXT NOT NULL DEFAULT '',"
+    "  created INTEGER NOT NULL);"
+    "CREATE INDEX event_by_code ON event(endpoint, code);"
+    "CREATE TABLE param_value ("
+    "  endpoint TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  updated INTEGER NOT NULL,"
+    "  origin TEXT NOT NULL DEFAULT '',"
+    "  PRIMARY KEY (endpoint, path)) WITHOUT ROWID;"
+    "CREATE TABLE param_attr ("
+    "  endpoint TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  notification INTEGER NOT NULL CHECK (notification BETWEEN 0 AND 6)," /* Table 48 */
+    "  access_list TEXT NOT NULL DEFAULT '',"
+    "  PRIMARY KEY (endpoint, path)) WITHOUT ROWID;"
+    "CREATE TABLE instance ("
+    "  endpoint TEXT NOT NULL,"
+    "  table_path TEXT NOT NULL CHECK (substr(table_path, -1) = '.'),"
+    "  number INTEGER NOT NULL CHECK (number > 0),"
+    "  alias TEXT NOT NULL DEFAULT '',"
+    "  PRIMARY KEY (endpoint, table_path, number)) WITHOUT ROWID;"
+    /* An Alias is unique within its table (TR-069 A.2.2.1 / TR-106 3.6.1). */
+    "CREATE UNIQUE INDEX instance_alias ON instance(endpoint, table_path, alias)"
+    "  WHERE alias <> '';"
+    "CREATE TABLE instance_next ("
+    "  endpoint TEXT NOT NULL,"
+    "  table_path TEXT NOT NULL,"
+    "  next INTEGER NOT NULL CHECK (next > 0),"
+    "  PRIMARY KEY (endpoint, table_path)) WITHOUT ROWID;"
+    "CREATE TABLE notify ("
+    "  id INTEGER PRIMARY KEY," /* keeps the order in which changes were seen */
+    "  endpoint TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  notification INTEGER NOT NULL,"
+    "  UNIQUE (endpoint, path));"
+    "CREATE TABLE setting ("
+    "  endpoint TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  PRIMARY KEY (endpoint, key)) WITHOUT ROWID;"
+    "PRAGMA application_id = 1347961665;"; /* CACHE_APPLICATION_ID in decimal */
+
+/*
+ * To change the schema, append a step; never edit a step that has shipped. For example:
+ *
+ *   static const char schema_v2[] =
+ *       "CREATE TABLE device (endpoint TEXT NOT NULL REFERENCES ..., ...);"
+ *       "ALTER TABLE param_value ADD COLUMN type TEXT NOT NULL DEFAULT 'string';";
+ *
+ * and add schema_v2 below: databases at version 1 then run it once on their next open, and
+ * the statements of cache_store.c can use the new columns.
+ */
+const char *const cache_migrations[] = {
+    schema_v1,
+};
+const int cache_migration_count = sizeof(cache_migrations) / sizeof(cache_migrations[0]);
+
+/* ---- Errors ---- */
+
+static void doom(struct cache *c)
+{
+    if (c->depth == 0 || c->doomed)
+        return;
+    c->doomed = true;
+    /* SQLite may have rolled back already (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM). */
+    if (!sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Keep the first cause: later failures of a doomed transaction are its consequence. */
+static void record(struct cache *c, const char *op)
+{
+    if (!c->doomed)
+        snprintf(c->errmsg, sizeof(c->errmsg), "%s: %s (sqlite error %d) in %s", op,
+                 sqlite3_errmsg(c->db), sqlite3_extended_errcode(c->db), c->path);
+}
+
+int cache_fail(struct cache *c, const char *op, sqlite3_stmt *st)
+{
+    record(c, op);
+    if (st)
+        sqlite3_reset(st);
+    doom(c);
+    return CACHE_ERROR;
+}
+
+int cache_fail_msg(struct cache *c, const char *fmt, ...)
+{
+    if (!c->doomed) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
+        va_end(ap);
+    }
+    doom(c);
+    return CACHE_ERROR;
+}
+
+const char *cache_errmsg(const struct cache *c)
+{
+    return c ? c->errmsg : open_errmsg;
+}
+
+sqlite3 *cache_sqlite(struct cache *c)
+{
+    return c->db;
+}
+
+/* ---- Prepared statements ---- */
+
+static sqlite3_stmt *stmt_get(struct cache *c, const char *op, enum cache_stmt id)
+{
+    if (c->stmt[id])
+        return c->stmt[id];
+    if (sqlite3_prepare_v3(c->db, cache_stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->stmt[id],
+                           NULL) != SQLITE_OK) {
+        cache_fail(c, op, NULL);
+        return NULL;
+    }
+    return c->stmt[id];
+}
+
+static int bind_one(struct cache *c, const char *op, sqlite3_stmt *st, int i, char kind,
+                    va_list *ap)
+{
+    const char *s;
+    switch (kind) {
+    case 'k':
+        s = va_arg(*ap, const char *);
+        if (!s)
+            return cache_fail_msg(c, "%s: missing key (parameter %d is NULL)", op, i);
+        return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    case 't':
+        s = va_arg(*ap, const char *);
+        return sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_STATIC);
+    case 'n':
+        s = va_arg(*ap, const char *);
+        return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+    case 'i':
+        return sqlite3_bind_int64(st, i, va_arg(*ap, int64_t));
+    case 'u':
+        return sqlite3_bind_int64(st, i, va_arg(*ap, unsigned));
+    case 'd':
+        return sqlite3_bind_int(st, i, va_arg(*ap, int));
+    }
+    return cache_fail_msg(c, "%s: bad bind format '%c'", op, kind);
+}
+
+sqlite3_stmt *cache_stmt_bind(struct cache *c, const char *op, enum cache_stmt id, const char *fmt,
+                              ...)
+{
+    /* Exit if an earlier failure rolled the open transaction back: errmsg names the cause. */
+    if (c->doomed)
+        return NULL;
+    sqlite3_stmt *st = stmt_get(c, op, id);
+    if (!st)
+        return NULL;
+    if (sqlite3_stmt_busy(st)) {
+        cache_fail_msg(c, "%s: called from inside its own list callback", op);
+        return NULL;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = SQLITE_OK;
+    for (int i = 0; fmt[i] && rc == SQLITE_OK; i++)
+        rc = bind_one(c, op, st, i + 1, fmt[i], &ap);
+    va_end(ap);
+    if (rc == CACHE_ERROR)
+        return NULL;
+    if (rc != SQLITE_OK) {
+        cache_fail(c, op, st);
+        return NULL;
+    }
+    return st;
+}
+
+int cache_stmt_run(struct cache *c, const char *op, sqlite3_stmt *st)
+{
+    if (!st)
+        return CACHE_ERROR;
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return cache_fail(c, op, st);
+    sqlite3_reset(st);
+    return CACHE_OK;
+}
+
+/* ---- Transactions ---- */
+
+/* BEGIN / COMMIT / ROLLBACK: cached like the others, but allowed while doomed. */
+static int tx_exec(struct cache *c, const char *op, enum cache_stmt id)
+{
+    sqlite3_stmt *st = stmt_get(c, op, id);
+    if (!st)
+        return CACHE_ERROR;
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        record(c, op);
+        sqlite3_reset(st);
+        return CACHE_ERROR;
+    }
+    sqlite3_reset(st);
+    return CACHE_OK;
+}
+
+int cache_begin(struct cache *c)
+{
+    if (c->doomed)
+        return CACHE_ERROR;
+    /* IMMEDIATE: take the write lock now rather than fail to upgrade halfway. */
+    if (c->depth == 0 && tx_exec(c, "cache_begin", ST_BEGIN) != CACHE_OK)
+        return CACHE_ERROR;
+    c->depth++;
+    return CACHE_OK;
+}
+
+int cache_commit(struct cache *c)
+{
+    if (c->depth == 0)
+        return cache_fail_msg(c, "cache_commit without cache_begin");
+    c->depth--;
+    if (c->doomed) {
+        c->doomed = c->depth > 0;
+        return CACHE_ERROR;
+    }
+    if (c->depth > 0)
+        return CACHE_OK;
+    if (tx_exec(c, "cache_commit", ST_COMMIT) == CACHE_OK)
+        return CACHE_OK;
+    /* A failed COMMIT (full disk, I/O error) may leave the transaction open: end it. */
+    if (!sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    return CACHE_ERROR;
+}
+
+int cache_rollback(struct cache *c)
+{
+    if (c->depth == 0)
+        return cache_fail_msg(c, "cache_rollback without cache_begin");
+    int rc = CACHE_OK;
+    if (!c->doomed && !sqlite3_get_autocommit(c->db))
+        rc = tx_exec(c, "cache_rollback", ST_ROLLBACK);
+    c->depth--;
+    /* Without savepoints an inner rollback undoes the whole transaction: say so. */
+    if (!c->doomed && c->depth > 0)
+        snprintf(c->errmsg, sizeof(c->errmsg),
+                 "a nested cache_rollback rolled back the whole transaction");
+    c->doomed = c->depth > 0;
+    return rc;
+}
+
+/* ---- Open, migrate, close ---- */
+
+static int open_exec(struct cache *c, const char *op, const char *sql)
+{
+    if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return cache_fail(c, op, NULL);
+    return CACHE_OK;
+}
+
+static int query_int(struct cache *c, const char *sql, int *out)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return cache_fail(c, sql, NULL);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        cache_fail(c, sql, NULL);
+        sqlite3_finalize(st);
+        return CACHE_ERROR;
+    }
+    *out = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return CACHE_OK;
+}
+
+/* Refuse what is not ours: garbage bytes, another program's database, a newer schema. */
+static int check_identity(struct cache *c, int known_version)
+{
+    int version, app_id, tables;
+    if (query_int(c, "PRAGMA user_version", &version) != CACHE_OK) {
+        if (sqlite3_errcode(c->db) == SQLITE_NOTADB)
+            return cache_fail_msg(c, "%s is not an SQLite database (corrupt or foreign file)",
+                                  c->path);
+        return CACHE_ERROR;
+    }
+    if (version > known_version)
+        return cache_fail_msg(c,
+                              "%s has cache schema version %d but this build knows only up to "
+                              "%d: refusing to open a newer cache (no downgrade)",
+                              c->path, version, known_version);
+    if (query_int(c, "PRAGMA application_id", &app_id) != CACHE_OK ||
+        query_int(c, "SELECT count(*) FROM sqlite_master", &tables) != CACHE_OK)
+        return CACHE_ERROR;
+    if ((version > 0 && app_id != CACHE_APPLICATION_ID) || (version == 0 && tables > 0))
+        return cache_fail_msg(c, "%s is an SQLite database of another program, not a cache",
+                              c->path);
+    return CACHE_OK;
+}
+
+static int configure(struct cache *c, enum cache_sync sync)
+{
+    /* An in-memory or temporary database (empty file name) has no WAL: that is fine. */
+    const char *file = sqlite3_db_filename(c->db, "main");
+    bool on_disk = file && *file;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK)
+        return cache_fail(c, "journal_mode", NULL);
+    int rc = sqlite3_step(st);
+    bool wal = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+    if (rc != SQLITE_ROW)
+        cache_fail(c, "journal_mode", NULL);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return CACHE_ERROR;
+    if (on_disk && !wal)
+        return cache_fail_msg(c, "%s: cannot switch to the WAL journal", c->path);
+    const char *sync_sql =
+        sync == CACHE_SYNC_FULL ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL";
+    if (open_exec(c, "synchronous", sync_sql) != CACHE_OK)
+        return CACHE_ERROR;
+    return open_exec(c, "foreign_keys", "PRAGMA foreign_keys = ON");
+}
+
+/* Run one migration step if the database is still below `count`. Returns 1 when done. */
+static int migrate_step(struct cache *c, const char *const *migrations, int count)
+{
+    int version;
+    char bump[64];
+    /* Re-read the version under the write lock: another process may have migrated. */
+    if (open_exec(c, "migration", "BEGIN IMMEDIATE") != CACHE_OK)
+        return CACHE_ERROR;
+    if (query_int(c, "PRAGMA user_version", &version) != CACHE_OK)
+        goto fail;
+    if (version >= count) {
+        if (open_exec(c, "migration", "COMMIT") != CACHE_OK)
+            goto fail;
+        return 1;
+    }
+    if (sqlite3_exec(c->db, migrations[version], NULL, NULL, NULL) != SQLITE_OK) {
+        cache_fail_msg(c, "%s: migration to schema version %d failed: %s", c->path, version + 1,
+                       sqlite3_errmsg(c->db));
+        goto fail;
+    }
+    snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", version + 1);
+    if (open_exec(c, "migration", bump) != CACHE_OK ||
+        open_exec(c, "migration", "COMMIT") != CACHE_OK)
+        goto fail;
+    return CACHE_OK;
+fail:
+    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    return CACHE_ERROR;
+}
+
+static int migrate(struct cache *c, const char *const *migrations, int count)
+{
+    int rc;
+    while ((rc = migrate_step(c, migrations, count)) == CACHE_OK)
+        ;
+    return rc == 1 ? CACHE_OK : CACHE_ERROR;
+}
+
+int cache_open_schema(struct cache **out, const char *path, enum cache_sync sync,
+                      const char *const *migrations, int count)
+{
+    *out = NULL;
+    struct cache *c = calloc(1, sizeof(*c));
+    if (!c || !(c->path = strdup(path))) {
+        snprintf(open_errmsg, sizeof(open_errmsg), "%s: out of memory", path);
+        free(c);
+        return CACHE_ERROR;
+    }
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
+        cache_fail_msg(c, "cannot open %s: %s", path,
+                       c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, CACHE_BUSY_TIMEOUT_MS);
+    if (check_identity(c, count) != CACHE_OK || configure(c, sync) != CACHE_OK ||
+        migrate(c, migrations, count) != CACHE_OK)
+        goto fail;
+    *out = c;
+    return CACHE_OK;
+fail:
+    snprintf(open_errmsg, sizeof(open_errmsg), "%s", c->errmsg);
+    cache_close(c);
+    return CACHE_ERROR;
+}
+
+int cache_open(struct cache **out, const char *path, enum cache_sync sync)
+{
+    return cache_open_schema(out, path, sync, cache_migrations, cache_migration_count);
+}
+
+void cache_close(struct cache *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(c->stmt[i]);
+    /* An unfinished transaction is rolled back by SQLite; the last close checkpoints WAL. */
+    sqlite3_close_v2(c->db);
+    free(c->path);
+    free(c);
+}
+
+int cache_schema_version(struct cache *c)
+{
+    int version;
+    if (query_int(c, "PRAGMA user_version", &version) != CACHE_OK)
+        return CACHE_ERROR;
+    return version;
+}
