@@ -268,13 +268,6 @@ static void set_target(struct http_conn *c)
 {
     bool tls = url_is_https(c->url);
     curl_easy_setopt(c->easy, CURLOPT_URL, c->url);
-    curl_easy_setopt(c->easy, CURLOPT_MAXREDIRS,
-                     (long)(HTTP_MAX_REDIRECTS - (c->redirects < HTTP_MAX_REDIRECTS
-                                                      ? c->redirects
-                                                      : HTTP_MAX_REDIRECTS)));
-    /* A session that started over TLS is never redirected to plain HTTP: the credentials
-     * would then travel in clear. */
-    curl_easy_setopt(c->easy, CURLOPT_REDIR_PROTOCOLS_STR, tls ? "https" : "http,https");
     if (!c->has_credentials)
         return;
     /* TR-069 3.4.4: over TLS Basic, sent preemptively (curl does so when Basic is the only
@@ -353,35 +346,101 @@ static const char *error_text(struct http_conn *c, CURLcode rc)
     return c->error_text;
 }
 
-/* Account for the redirects of the finished transfer: later POSTs go where it ended
- * (TR-069 3.4.2). */
-static void follow_redirects(struct http_conn *c)
+static char *url_host(const char *url)
 {
-    long hops = 0;
-    char *where = NULL;
-    curl_easy_getinfo(c->easy, CURLINFO_REDIRECT_COUNT, &hops);
-    curl_easy_getinfo(c->easy, CURLINFO_EFFECTIVE_URL, &where);
-    if (hops <= 0 || !where)
-        return;
-    c->redirects += (unsigned)hops;
-    char *copy = strdup(where);
+    char *host = NULL;
+    CURLU *u = curl_url();
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK)
+        curl_url_get(u, CURLUPART_HOST, &host, 0);
+    curl_url_cleanup(u);
+    return host; /* curl_free */
+}
+
+/* TR-069 3.4.2: after a redirect the session's cookies go to the new ACS "without
+ * performing domain validation": give every cookie a copy for the target host. The lines
+ * of CURLINFO_COOKIELIST are Netscape format: domain, tailmatch, path, secure, expiry,
+ * name, value, separated by tabs. */
+static void cookies_follow(struct http_conn *c, const char *target)
+{
+    struct curl_slist *list = NULL;
+    char *host = url_host(target);
+    if (!host || curl_easy_getinfo(c->easy, CURLINFO_COOKIELIST, &list) != CURLE_OK)
+        goto exit;
+    for (struct curl_slist *l = list; l; l = l->next) {
+        const char *domain = l->data;
+        if (strncmp(domain, "#HttpOnly_", 10) == 0)
+            domain += 10;
+        const char *tab = strchr(domain, '\t');
+        const char *rest = tab ? strchr(tab + 1, '\t') : NULL;
+        if (!rest || (strlen(host) == (size_t)(tab - domain) &&
+                      strncasecmp(domain, host, (size_t)(tab - domain)) == 0))
+            continue;
+        struct buf line = BUF_INIT;
+        buf_printf(&line, "%s\tFALSE%s", host, rest);
+        if (!buf_failed(&line))
+            curl_easy_setopt(c->easy, CURLOPT_COOKIELIST, line.data);
+        buf_free(&line);
+    }
+exit:
+    curl_slist_free_all(list);
+    curl_free(host);
+}
+
+static bool is_redirect(long status)
+{
+    return status == 301 || status == 302 || status == 307 || status == 308;
+}
+
+/* TR-069 3.4.2: re-send the same POST to the redirect target, which the rest of the
+ * session then uses. Returns CURLE_OK if the POST was re-sent, CURLE_AGAIN if the response
+ * is not a redirect to follow, or the error that ends the POST. */
+static CURLcode conn_redirect(struct http_conn *c, long status)
+{
+    char *target = NULL;
+    if (!is_redirect(status) || curl_easy_getinfo(c->easy, CURLINFO_REDIRECT_URL, &target) ||
+        !target)
+        return CURLE_AGAIN;
+    if (c->redirects >= HTTP_MAX_REDIRECTS)
+        return CURLE_TOO_MANY_REDIRECTS;
+    bool to_tls = url_is_https(target);
+    if (!to_tls && strncasecmp(target, "http:", 5) != 0) {
+        snprintf(c->errbuf, sizeof(c->errbuf), "redirect to %s refused: not HTTP", target);
+        return CURLE_UNSUPPORTED_PROTOCOL;
+    }
+    /* A session that started over TLS is never redirected to plain HTTP: the credentials
+     * would then travel in clear. */
+    if (url_is_https(c->url) && !to_tls) {
+        snprintf(c->errbuf, sizeof(c->errbuf), "redirect from HTTPS to %s refused", target);
+        return CURLE_UNSUPPORTED_PROTOCOL;
+    }
+    char *copy = strdup(target); /* target belongs to the transfer we restart */
     if (!copy)
-        return; /* keep the old URL: a redirect away, still right */
+        return CURLE_OUT_OF_MEMORY;
+    LOG_INFO("http", "redirected (%ld) from %s to %s", status, c->url, copy);
+    cookies_follow(c, copy);
     free(c->url);
     c->url = copy;
+    c->redirects++;
+    return conn_start(c) == 0 ? CURLE_OK : CURLE_OUT_OF_MEMORY;
 }
 
 static void conn_finish(struct http_conn *c, CURLcode rc)
 {
     curl_multi_remove_handle(c->hm->multi, c->easy);
     c->in_flight = false;
-    follow_redirects(c);
 
-    struct http_result res = {.error = rc, .body = "", .redirects = c->redirects};
+    struct http_result res = {.error = rc, .body = ""};
     curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &res.status);
+    if (rc == CURLE_OK) {
+        CURLcode redirect = conn_redirect(c, res.status);
+        if (redirect == CURLE_OK)
+            return;
+        if (redirect != CURLE_AGAIN)
+            res.error = redirect;
+    }
     /* TR-069 3.4.7: a 415 means the ACS does not take gzip: stop compressing for the rest
      * of the connection and send the same body again, uncompressed. */
-    if (rc == CURLE_OK && res.status == 415 && c->compressed) {
+    if (res.error == CURLE_OK && res.status == 415 && c->compressed) {
         LOG_INFO("http", "%s refused gzip (415), sending uncompressed", c->url);
         c->gzip = false;
         if (conn_start(c) == 0)
@@ -400,6 +459,7 @@ static void conn_finish(struct http_conn *c, CURLcode rc)
     }
     curl_easy_getinfo(c->easy, CURLINFO_CONTENT_TYPE, &res.content_type);
     res.effective_url = c->url;
+    res.redirects = c->redirects;
     c->done(c->arg, &res); /* may free c */
 }
 
@@ -455,9 +515,8 @@ static void set_http(struct http_conn *c, const struct http_conn_config *cfg)
                      cfg->user_agent ? cfg->user_agent : "proxierd/" PROXIER_VERSION);
     curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); /* in-memory cookies, 3.4.2 */
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* every coding curl can decode */
-    /* TR-069 3.4.2: follow 301/302/307 re-sending the same POST. */
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
+    /* Redirects are followed by conn_redirect, not by curl: it needs to count them over the
+     * session and carry the cookies to the new host. */
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_MAX_RESPONSE);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -467,9 +526,6 @@ static void set_http(struct http_conn *c, const struct http_conn_config *cfg)
     if (c->has_credentials) {
         curl_easy_setopt(e, CURLOPT_USERNAME, cfg->username);
         curl_easy_setopt(e, CURLOPT_PASSWORD, cfg->password ? cfg->password : "");
-        /* After a redirect the new ACS authenticates us as the old one did (3.4.2: "exactly
-         * as if no redirection had occurred"); https-to-http redirects are refused. */
-        curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 1L);
     }
     set_tls(e, cfg);
 }

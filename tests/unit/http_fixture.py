@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """http_fixture.py: the test ACS-side HTTP server of tests/unit/test_http.c (TR-069 3.4).
 
-Listens on 127.0.0.1, port 0, prints the port on stdout and serves until killed. The first
+Listens on 127.0.0.1, port 0, prints the port on stdout and serves until killed. Given
+"CERT KEY" arguments (PEM) it also serves HTTPS on a second port and prints "PORT TLSPORT";
+the TLS side asks for a client certificate it checks against CERT (optional). The first
 path segment selects the behaviour; every successful request is answered with an "echo"
 describing what arrived, so the C test can assert on the bytes the client really sent:
 
@@ -10,6 +12,8 @@ describing what arrived, so the C test can assert on the bytes the client really
     path=<request path>
     encoding=<Content-Encoding or none>
     auth=<none|basic|digest>
+    req=<number of this request on its TCP connection>
+    client=<CN of the client certificate, or none>
     H <Header-Name>: <value>          (every request header, in order, as received)
     body=<the request body, gunzipped if it was sent gzip>
 
@@ -26,6 +30,8 @@ Modes:
     /close                 echo with "Connection: close", then closes the connection
     /big                   5 MiB body with Content-Length
     /big-stream            5 MiB body without length, ended by closing the connection
+    /cookie-move           sets a session cookie and 302s to http://localhost:<PORT>/echo
+    /downgrade             302 to http://127.0.0.1:<PORT>/echo (for the TLS side)
     /stats                 open=,<id>,<id>,...,  (the connections currently open)
 """
 import base64
@@ -34,6 +40,7 @@ import hashlib
 import http.server
 import os
 import re
+import ssl
 import sys
 import threading
 import time
@@ -46,6 +53,7 @@ lock = threading.Lock()
 counters = {"next_conn": 0, "next_cookie": 0}
 open_conns = set()
 nonces = set()
+plain_port = 0
 
 
 def md5(text):
@@ -67,6 +75,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             counters["next_conn"] += 1
             self.conn_id = counters["next_conn"]
             open_conns.add(self.conn_id)
+        self.requests = 0
 
     def finish(self):
         try:
@@ -83,6 +92,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.requests += 1
         self.auth = "none"
         mode = self.path.split("/")[1]
         handler = getattr(self, "mode_" + mode.replace("-", "_"), self.send_echo)
@@ -103,11 +113,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if encoding == "gzip":
             raw = gzip.decompress(raw)
         lines = ["conn=%d" % self.conn_id, "method=" + self.command, "path=" + self.path,
-                 "encoding=" + encoding,
-                 "auth=" + self.auth]
+                 "encoding=" + encoding, "auth=" + self.auth, "req=%d" % self.requests,
+                 "client=" + self.client_cn()]
         lines += ["H %s: %s" % (k, v) for k, v in self.headers.items()]
         text = "\n".join(lines).encode() + b"\nbody=" + raw
         self.reply(200, text, [("Content-Type", 'text/xml; charset="utf-8"')] + list(headers))
+
+    def client_cn(self):
+        getpeercert = getattr(self.connection, "getpeercert", None)
+        cert = getpeercert() if getpeercert else None
+        for rdn in (cert or {}).get("subject", ()):
+            for key, value in rdn:
+                if key == "commonName":
+                    return value
+        return "none"
 
     # --- modes -----------------------------------------------------------------------------
 
@@ -203,17 +222,42 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except OSError:
             pass  # the client gave up, as it should
 
+    def mode_cookie_move(self, raw):
+        self.reply(302, b"", [("Set-Cookie", "session=moved; Path=/"),
+                              ("Location", "http://localhost:%d/echo" % plain_port)])
+
+    def mode_downgrade(self, raw):
+        self.reply(302, b"", [("Location", "http://127.0.0.1:%d/echo" % plain_port)])
+
     def mode_stats(self, raw):
         with lock:
             text = "open=," + ",".join(str(i) for i in sorted(open_conns)) + ","
         self.reply(200, text.encode(), [("Content-Type", "text/plain")])
 
 
-def main():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+def serve(server):
     server.daemon_threads = True
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return thread
+
+
+def main():
+    global plain_port
+    plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    plain_port = plain.server_address[1]
+    ports = [str(plain_port)]
+    if len(sys.argv) == 3:
+        tls = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+        ctx.load_verify_locations(sys.argv[1])
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+        ports.append(str(tls.server_address[1]))
+        serve(tls)
+    print(" ".join(ports), flush=True)
+    serve(plain).join()
 
 
 if __name__ == "__main__":

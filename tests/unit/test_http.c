@@ -30,6 +30,9 @@
 static struct {
     pid_t pid;
     int port;
+    int tls_port;
+    char dir[64];        /* temporary: the fixture's certificate and another CA's */
+    char cert[128], key[128], other_ca[128];
     struct event_base *base;
     struct http_multi *hm;
 } fx;
@@ -169,9 +172,38 @@ static const char *echo_body(const struct outcome *o)
 
 /* --- the fixture ------------------------------------------------------------------------- */
 
+/* A self-signed certificate for 127.0.0.1 (it is also the CA and the client certificate). */
+static int make_cert(const char *cert, const char *key)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-keyout %s -out %s -days 2 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 2>/dev/null",
+             key, cert);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int make_certs(void)
+{
+    char other_key[128];
+    snprintf(fx.dir, sizeof(fx.dir), "/tmp/test_http.XXXXXX");
+    if (!mkdtemp(fx.dir))
+        return -1;
+    snprintf(fx.cert, sizeof(fx.cert), "%s/cert.pem", fx.dir);
+    snprintf(fx.key, sizeof(fx.key), "%s/key.pem", fx.dir);
+    snprintf(fx.other_ca, sizeof(fx.other_ca), "%s/other.pem", fx.dir);
+    snprintf(other_key, sizeof(other_key), "%s/other-key.pem", fx.dir);
+    return make_cert(fx.cert, fx.key) || make_cert(fx.other_ca, other_key) ? -1 : 0;
+}
+
 static int group_setup(void **state)
 {
     signal(SIGPIPE, SIG_IGN); /* as the daemon does */
+    if (make_certs() != 0) {
+        fprintf(stderr, "openssl could not make the test certificates\n");
+        return -1;
+    }
     int pipefd[2];
     if (pipe(pipefd) != 0)
         return -1;
@@ -180,15 +212,16 @@ static int group_setup(void **state)
         dup2(pipefd[1], STDOUT_FILENO);
         close(pipefd[0]);
         close(pipefd[1]);
-        execlp("python3", "python3", PX_SOURCE_DIR "/tests/unit/http_fixture.py", (char *)NULL);
+        execlp("python3", "python3", PX_SOURCE_DIR "/tests/unit/http_fixture.py", fx.cert,
+               fx.key, (char *)NULL);
         _exit(127);
     }
     close(pipefd[1]);
     FILE *f = fdopen(pipefd[0], "r");
-    int n = f ? fscanf(f, "%d", &fx.port) : 0;
+    int n = f ? fscanf(f, "%d %d", &fx.port, &fx.tls_port) : 0;
     if (f)
         fclose(f);
-    if (n != 1 || fx.port <= 0) {
+    if (n != 2 || fx.port <= 0 || fx.tls_port <= 0) {
         fprintf(stderr, "http_fixture.py did not start\n");
         return -1;
     }
@@ -205,7 +238,9 @@ static int group_teardown(void **state)
         kill(fx.pid, SIGTERM);
         waitpid(fx.pid, NULL, 0);
     }
-    return 0;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", fx.dir);
+    return system(cmd) == 0 ? 0 : -1;
 }
 
 /* --- tests ------------------------------------------------------------------------------- */
@@ -350,8 +385,10 @@ static void check_digest(const char *path)
     assert_string_equal(echo_field(&o, "auth"), "digest");
     assert_string_equal(echo_body(&o), SOAP_BODY);
     snprintf(first, sizeof(first), "%s", echo_field(&o, "conn"));
+    assert_string_equal(echo_field(&o, "req"), "2"); /* after the 401, same connection */
     post_ok(c, NULL, NULL, &o);
     assert_string_equal(echo_field(&o, "auth"), "digest");
+    assert_string_equal(echo_field(&o, "req"), "3"); /* no new challenge round trip */
     assert_string_equal(echo_field(&o, "conn"), first);
     http_conn_free(c);
 
@@ -419,6 +456,24 @@ static void test_redirect_chain(void **state)
     c = conn_new("/redirect/3/acs", NULL, NULL, false);
     post_ok(c, "again", "", &o);
     assert_int_equal(o.redirects, 3);
+    outcome_clear(&o);
+    http_conn_free(c);
+}
+
+/* TR-069 3.4.2: the session's cookies follow a redirect to another host ("without
+ * performing domain validation"), on the re-sent POST and the later ones. */
+static void test_redirect_carries_cookies(void **state)
+{
+    struct outcome o = {0};
+    struct http_conn *c = conn_new("/cookie-move", NULL, NULL, false);
+    post_ok(c, "body", "", &o);
+    assert_non_null(strstr(echo_header(&o, "Host"), "localhost:"));
+    assert_string_equal(echo_header(&o, "Cookie"), "session=moved");
+    assert_string_equal(echo_body(&o), "body");
+    assert_int_equal(o.redirects, 1);
+    post_ok(c, "next", "", &o);
+    assert_non_null(strstr(echo_header(&o, "Host"), "localhost:"));
+    assert_string_equal(echo_header(&o, "Cookie"), "session=moved");
     outcome_clear(&o);
     http_conn_free(c);
 }
@@ -610,6 +665,80 @@ static void test_post_from_callback(void **state)
     http_conn_free(ch.c);
 }
 
+static struct http_conn *tls_conn_new(const char *path, const char *ca, bool verify,
+                                      bool client_cert)
+{
+    char url[128];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", fx.tls_port, path);
+    struct http_conn_config cfg = {.url = url, .username = "cpe", .password = "secret",
+                                   .ca_file = ca, .verify_peer = verify, .timeout_s = 10};
+    if (client_cert) {
+        cfg.client_cert = fx.cert;
+        cfg.client_key = fx.key;
+    }
+    struct http_conn *c = http_conn_new(fx.hm, &cfg);
+    assert_non_null(c);
+    return c;
+}
+
+/* TR-069 3.4.4: over TLS, Basic credentials go with the very first request. */
+static void test_tls_preemptive_basic(void **state)
+{
+    struct outcome o = {0};
+    struct http_conn *c = tls_conn_new("/basic", fx.cert, true, false);
+    post_ok(c, SOAP_BODY, "", &o);
+    assert_string_equal(echo_field(&o, "auth"), "basic");
+    assert_string_equal(echo_field(&o, "req"), "1");
+    assert_string_equal(echo_field(&o, "client"), "none");
+    assert_string_equal(echo_body(&o), SOAP_BODY);
+    post_ok(c, NULL, NULL, &o);
+    assert_string_equal(echo_field(&o, "req"), "2");
+    outcome_clear(&o);
+    http_conn_free(c);
+}
+
+static void test_tls_client_certificate(void **state)
+{
+    struct outcome o = {0};
+    struct http_conn *c = tls_conn_new("/echo", fx.cert, true, true);
+    post_ok(c, "x", "", &o);
+    assert_string_equal(echo_field(&o, "client"), "127.0.0.1");
+    outcome_clear(&o);
+    http_conn_free(c);
+}
+
+/* The ACS is verified against the configured CA, unless verification is off. */
+static void test_tls_verifies_server(void **state)
+{
+    struct outcome o = {0};
+    struct http_conn *c = tls_conn_new("/echo", fx.other_ca, true, false);
+    post(c, "x", "", &o);
+    assert_int_equal(o.error, CURLE_PEER_FAILED_VERIFICATION);
+    assert_int_equal(o.status, 0);
+    http_conn_free(c);
+
+    c = tls_conn_new("/echo", fx.other_ca, false, false);
+    post_ok(c, "x", "", &o);
+    outcome_clear(&o);
+    http_conn_free(c);
+}
+
+/* A TLS session is not redirected to plain HTTP, where Basic credentials would be sent in
+ * clear. */
+static void test_tls_no_downgrade_redirect(void **state)
+{
+    struct outcome o = {0};
+    struct http_conn *c = tls_conn_new("/downgrade", fx.cert, true, false);
+    post(c, SOAP_BODY, "", &o);
+    assert_int_equal(o.error, CURLE_UNSUPPORTED_PROTOCOL);
+    /* The refused target is not adopted for the next POST either. */
+    post(c, SOAP_BODY, "", &o);
+    assert_int_equal(o.error, CURLE_UNSUPPORTED_PROTOCOL);
+    assert_non_null(strstr(o.effective_url, "https://"));
+    outcome_clear(&o);
+    http_conn_free(c);
+}
+
 static void test_bad_config(void **state)
 {
     struct http_conn_config cfg = {.url = NULL};
@@ -630,6 +759,7 @@ int main(void)
         cmocka_unit_test(test_digest_md5_sess),
         cmocka_unit_test(test_cookies),
         cmocka_unit_test(test_redirect_chain),
+        cmocka_unit_test(test_redirect_carries_cookies),
         cmocka_unit_test(test_redirect_limit),
         cmocka_unit_test(test_gzip_request),
         cmocka_unit_test(test_gzip_415_fallback),
@@ -638,6 +768,10 @@ int main(void)
         cmocka_unit_test(test_response_too_large),
         cmocka_unit_test(test_free_in_flight),
         cmocka_unit_test(test_post_from_callback),
+        cmocka_unit_test(test_tls_preemptive_basic),
+        cmocka_unit_test(test_tls_client_certificate),
+        cmocka_unit_test(test_tls_verifies_server),
+        cmocka_unit_test(test_tls_no_downgrade_redirect),
         cmocka_unit_test(test_bad_config),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
