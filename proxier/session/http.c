@@ -11,7 +11,8 @@
  * connection (3.4.2) from one POST to the next. The connection lives in a connection cache
  * private to the http_conn (a curl share handle), so that http_conn_free really closes it:
  * 3.4.2 wants the CPE to close the connection when the session ends, and the multi's shared
- * cache would otherwise keep it open for reuse.
+ * cache would otherwise keep it open for reuse. Redirects are followed here, not by curl,
+ * to count them over the session and to carry the cookies to the new host (3.4.2).
  */
 #include "proxier/session/http.h"
 

@@ -13,8 +13,10 @@
  *    sent preemptively over TLS, otherwise the first 401 picks the scheme; a second 401
  *    after authenticating is reported as status 401 (the session then fails, 3.7.1.4);
  *  - cookies received in the session are returned on every later POST of the session;
- *  - 301/302/307 are followed with the same method and body, at most 5 hops in a session;
- *    later POSTs go to the redirected URL; the configured URL is never changed;
+ *  - 301/302/307 (and 308) are followed with the same method and body, at most 5 hops in a
+ *    session; later POSTs go to the redirected URL; the configured URL is never changed;
+ *    the cookies follow to a new host; a redirect from HTTPS to plain HTTP is refused
+ *    (error CURLE_UNSUPPORTED_PROTOCOL) so that credentials never travel in clear;
  *  - HTTPS verifies the server against the CA file/path; an optional client certificate;
  *  - gzip: with compression on, request bodies are sent Content-Encoding: gzip; a 415 reply
  *    switches compression off for the rest of the connection and re-sends the same body
