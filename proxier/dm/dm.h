@@ -116,6 +116,8 @@ struct dm_node {
     struct dm_type type; /* params only */
     char *default_value; /* params only; NULL = none ("" unless a provider says otherwise) */
     char *count_param;   /* tables only: name of the NumberOfEntries parameter in parent */
+    const struct dm_node *count_of; /* params only: the table whose NumberOfEntries this
+                                       parameter is (its value is computed), else NULL */
     unsigned id;         /* dense index in the schema, for per-node arrays */
     struct dm_node *parent;
     struct dm_node **children; /* in declaration order */
@@ -133,6 +135,8 @@ void dm_schema_free(struct dm_schema *s);
 /* Look up a node by schema path ("Device.ManagementServer.URL",
  * "Device.ManagementServer.InformParameter.{i}."). NULL if absent. */
 const struct dm_node *dm_schema_find(const struct dm_schema *s, const char *schema_path);
+/* The root is a synthetic object node with name and path "" (id 0); its children are the
+ * top-level objects ("Device."). */
 const struct dm_node *dm_schema_root(const struct dm_schema *s);
 unsigned dm_schema_node_count(const struct dm_schema *s);
 
@@ -181,7 +185,10 @@ struct dm_request {
     struct dm_model *model;
     struct dm_item *items;
     size_t n_items;
-    char *object;   /* add/del: the instance path */
+    char *object;   /* add/del: the instance path (for add, set by the engine once the
+                       instance is registered; the caller gives the table with
+                       dm_request_set_object) */
+    unsigned instance; /* add: the new instance number once done without fault */
     int fault;      /* request-level fault (0 = ok) */
     char *fault_string;
     void *provider_data; /* free for the provider's use */
@@ -232,7 +239,8 @@ size_t dm_instance_list(const struct dm_model *m, const char *table_path, unsign
 
 /* Expand a parameter name of GetParameterValues / GetParameterAttributes /
  * SetParameterAttributes: a full parameter path, or a partial path ending in '.' meaning
- * every parameter below it ("" means "Device."-the-root as A.3.2.2 allows... see dm.c).
+ * every parameter below it; "" means the top of the name hierarchy, i.e. every parameter of
+ * the model (TR-069 A.3.2.2). Invalid names (see dm_resolve_param) are 9005.
  * Calls cb for each concrete parameter in schema order. Returns 0 or 9005. */
 typedef void (*dm_param_cb)(void *arg, const char *path, const struct dm_node *node);
 int dm_expand(const struct dm_model *m, const char *name, dm_param_cb cb, void *arg);
@@ -256,11 +264,37 @@ typedef void (*dm_done_cb)(void *arg, struct dm_request *req);
 /* Start a request over items built by the caller with dm_request_new/dm_request_add. The
  * engine splits it per provider, waits for every provider or the deadline, then calls
  * done(arg, req) once, from the event loop or synchronously. The caller frees req with
- * dm_request_free inside or after done. */
+ * dm_request_free inside or after done, which may happen before the providers answered
+ * (they then answer a private copy that the engine discards).
+ *
+ * Faults: an item a provider leaves unanswered gets 9002 (get) or counts as applied (set);
+ * on the deadline every unanswered item gets 9002 "provider did not answer within N ms"
+ * and req->fault is 9002. Otherwise req->fault is the first provider request-level fault,
+ * else for set 9003 if an item has a 9005-9008 fault (A.3.2.1), else the first item fault.
+ * Get answers NumberOfEntries parameters itself and returns "" for hidden parameters.
+ * Set goes to one provider at a time (in the order of their first items) and stops at the
+ * first failing one:
+ * providers are atomic each, cross-provider atomicity is not provided (the gateway model
+ * has one provider per SetParameterValues in practice); a failure after an earlier group
+ * succeeded is still reported as the request's fault. */
 struct dm_request *dm_request_new(struct dm_model *m, enum dm_op op);
-/* Add an item (path copied, node from dm_resolve_param/dm_expand). value may be NULL. */
+/* Add an item (path copied, node from dm_resolve_param/dm_expand; NULL = resolve it here,
+ * an unknown path then gets 9005). value may be NULL. The returned pointer is valid until
+ * the next dm_request_add. */
 struct dm_item *dm_request_add(struct dm_request *req, const char *path,
                                const struct dm_node *node, const char *value);
+/* Add/del: sets req->object (copied; assigning a malloc'd string to req->object works too).
+ * Add: either the instance the caller already registered with dm_instance_add
+ * ("Device.X.3."), or the AddObject ObjectName ("Device.X." or, with an alias,
+ * "Device.X.[a].") for the engine to register the next instance and put its path in
+ * req->object. Del: the DeleteObject instance path ("Device.X.3."). dm_request_start checks
+ * it: 9005 if it names no existing table (add) or table instance (del, A.3.2.7), 9001
+ * (Request denied) if the table exists but is read-only to the ACS (A.3.2.6 allows 9001;
+ * the name itself is valid, so not 9005), 9004 if the instance number is taken; then it asks
+ * the table's provider. req->instance is the instance number. Del removes the instance from
+ * the model when the provider succeeds; add removes it again on any fault (including the
+ * 9002 of the deadline). */
+void dm_request_set_object(struct dm_request *req, const char *object_path);
 void dm_request_start(struct dm_request *req, dm_done_cb done, void *arg);
 void dm_request_free(struct dm_request *req);
 
