@@ -204,6 +204,9 @@ void dm_request_set_fault(struct dm_request *req, int code, const char *fmt, ...
     __attribute__((format(printf, 3, 4)));
 void dm_request_done(struct dm_request *req);
 
+/* The schema must outlive the model and not change after dm_model_new. base NULL = no
+ * deadlines. Free the callers' requests before the model (a provider may still answer a
+ * request after that: it only touches its own copy). */
 struct dm_model *dm_model_new(const struct dm_schema *schema, struct event_base *base);
 void dm_model_free(struct dm_model *m);
 const struct dm_schema *dm_model_schema(const struct dm_model *m);
