@@ -13,6 +13,7 @@ connections are scripted with `inject`.
 """
 import dataclasses
 import gzip
+import http.client
 import http.server
 import itertools
 import os
@@ -24,14 +25,20 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.parse
 import zlib
 
 from . import soapmsg
-from .digest import Authenticator
+from .digest import Authenticator, authorization
 from .soapmsg import (Rpc, rpc_add, rpc_delete, rpc_download, rpc_factory_reset,  # noqa: F401
                       rpc_get_rpc_methods, rpc_gpa, rpc_gpn, rpc_gpv, rpc_raw, rpc_reboot,
                       rpc_schedule_inform, rpc_spa, rpc_spv)
 from .xsd import Validator
+
+__all__ = ["TestACS", "Session", "Exchange", "CpeResponse", "Request", "Injection", "Connection",
+           "ConnectionRequestResult", "Rpc", "rpc_add", "rpc_delete", "rpc_download",
+           "rpc_factory_reset", "rpc_get_rpc_methods", "rpc_gpa", "rpc_gpn", "rpc_gpv",
+           "rpc_raw", "rpc_reboot", "rpc_schedule_inform", "rpc_spa", "rpc_spv"]
 
 SOAP_CONTENT_TYPE = 'text/xml; charset="utf-8"'
 SUPPORTED_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4")
@@ -114,6 +121,25 @@ class CpeResponse:
 
 
 @dataclasses.dataclass
+class ConnectionRequestResult:
+    """One Connection Request made by the ACS: HTTP statuses in order (e.g. [401, 200]),
+    the auth scheme answered, or the transport error. status = the final one."""
+    url: str
+    time: float
+    statuses: list = dataclasses.field(default_factory=list)
+    scheme: str | None = None
+    error: str | None = None
+
+    @property
+    def status(self):
+        return self.statuses[-1] if self.statuses else None
+
+    @property
+    def ok(self):
+        return self.status in (200, 204)
+
+
+@dataclasses.dataclass
 class Connection:
     """One TCP connection from the CPE."""
     conn_id: int
@@ -121,6 +147,7 @@ class Connection:
     opened: float
     closed: float | None = None
     requests: int = 0
+    sock: object = dataclasses.field(default=None, repr=False)
 
 
 class Session:
@@ -179,7 +206,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
-        self.conn = self.server.acs._open_connection(self.client_address[1])
+        self.conn = self.server.acs._open_connection(self.client_address[1], self.connection)
 
     def finish(self):
         try:
@@ -241,6 +268,7 @@ class TestACS:
         # records
         self.sessions, self.requests, self.violations, self.validation_errors = [], [], [], []
         self.connections = {}             # conn_id -> Connection
+        self.connection_requests = []     # ConnectionRequestResult, in order
         self.injections = []
         self._pending = []                # [(Rpc, serial or None)]
         self._by_cookie, self._by_conn = {}, {}
@@ -275,6 +303,13 @@ class TestACS:
         self._running = False
         self._server.shutdown()
         self._server.server_close()
+        with self._cv:    # the CPE sees its keep-alive connections drop, as with a real ACS
+            for conn in self.connections.values():
+                if conn.closed is None:
+                    try:
+                        conn.sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
         self._server = None
         if self.validator:
             self.validator.drain()
@@ -337,6 +372,36 @@ class TestACS:
         """callback(session) after each new Session's first Inform, before the reply."""
         self._on_inform = callback
 
+    def connection_request(self, url, username=None, password=None, timeout=2.0):
+        """HTTP Connection Request to the CPE as GenieACS sends it (TR-069 3.2.2,
+        interop/acs-behaviour.md 1.6): GET without credentials, then on 401 the same GET with
+        Digest (or Basic if only Basic is offered) on the same keep-alive connection.
+        Returns a ConnectionRequestResult; recorded in `connection_requests`."""
+        u = urllib.parse.urlsplit(url)
+        path = u.path or "/"
+        result = ConnectionRequestResult(url, time.time())
+        conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=timeout)
+        try:
+            conn.request("GET", path)
+            r = conn.getresponse()
+            r.read()
+            result.statuses.append(r.status)
+            challenge = r.headers.get("WWW-Authenticate")
+            if r.status == 401 and challenge and username is not None:
+                result.scheme = challenge.split(" ", 1)[0]
+                conn.request("GET", path, headers={"Authorization": authorization(
+                    challenge, "GET", path, username, password)})
+                r = conn.getresponse()
+                r.read()
+                result.statuses.append(r.status)
+        except (OSError, http.client.HTTPException) as e:
+            result.error = repr(e)
+        finally:
+            conn.close()
+        with self._cv:
+            self.connection_requests.append(result)
+        return result
+
     # ------------------------------------------------------------------ waiting / checks
     def wait_for(self, predicate, timeout=30, what="condition"):
         with self._cv:
@@ -376,9 +441,9 @@ class TestACS:
         self.assert_no_violations()
 
     # ------------------------------------------------------------------ connections
-    def _open_connection(self, port):
+    def _open_connection(self, port, sock):
         with self._cv:
-            conn = Connection(next(self._conn_ids), port, time.time())
+            conn = Connection(next(self._conn_ids), port, time.time(), sock=sock)
             self.connections[conn.conn_id] = conn
             return conn
 
@@ -513,7 +578,8 @@ class TestACS:
         req.auth = self.auth.check("POST", req.path, header, req.conn_id)
         if req.auth.ok:
             return None
-        return _Reply(401, b"", headers=[("WWW-Authenticate", self.auth.challenge(req.conn_id))])
+        return _Reply(401, b"", headers=[("WWW-Authenticate", self.auth.challenge(
+            req.conn_id, req.auth.stale))])
 
     # ------------------------------------------------------------------ sessions
     def _lookup(self, req):

@@ -21,6 +21,7 @@ class AuthResult:
     username: str | None = None
     reason: str = ""
     same_connection: bool | None = None
+    stale: bool = False      # right password, but an unknown or replayed nonce/nc
 
 
 def parse_params(text):
@@ -60,15 +61,17 @@ class Authenticator:
         self._nonces = {}   # nonce -> [connection id, last nonce-count]
         self._lock = threading.Lock()
 
-    def challenge(self, conn_id):
-        """WWW-Authenticate value; Digest issues a fresh nonce bound to conn_id."""
+    def challenge(self, conn_id, stale=False):
+        """WWW-Authenticate value; Digest issues a fresh nonce bound to conn_id. stale=true
+        tells the client its password was right but the nonce must be renewed (RFC 7616)."""
         if self.scheme == "basic":
             return f'Basic realm="{self.realm}"'
         nonce = secrets.token_hex(16)
         with self._lock:
             self._nonces[nonce] = [conn_id, 0]
         return (f'Digest realm="{self.realm}", qop="auth", nonce="{nonce}", '
-                f'opaque="{secrets.token_hex(8)}", algorithm={self.algorithm}')
+                f'opaque="{secrets.token_hex(8)}", algorithm={self.algorithm}'
+                + (", stale=true" if stale else ""))
 
     def check(self, method, path, header, conn_id):
         """AuthResult for an Authorization header (None = absent)."""
@@ -93,34 +96,56 @@ class Authenticator:
 
     def _check_digest(self, method, path, p, conn_id):
         user = p.get("username")
-        fail = lambda reason, same=None: AuthResult("Digest", False, user, reason, same)  # noqa
         if self.scheme == "basic":
-            return fail("Digest sent, Basic was demanded")
+            return AuthResult("Digest", False, user, "Digest sent, Basic was demanded")
         missing = [k for k in ("username", "realm", "nonce", "uri", "response", "qop", "nc",
                                "cnonce") if k not in p]
         if missing:
-            return fail(f"Digest parameters missing: {', '.join(missing)}")
+            return AuthResult("Digest", False, user,
+                              f"Digest parameters missing: {', '.join(missing)}")
+        reason = self._digest_problem(method, path, p)
         with self._lock:
             state = self._nonces.get(p["nonce"])
-            if state is None:
-                return fail("nonce was not issued by this ACS")
-            same = state[0] == conn_id
-            try:
-                nc = int(p["nc"], 16)
-            except ValueError:
-                return fail(f"bad nc {p['nc']!r}", same)
-            if nc <= state[1]:
-                return fail(f"nonce-count {p['nc']} not increasing (replay)", same)
-            state[1] = nc
+            same = state is not None and state[0] == conn_id
+            if not reason and state is None:
+                return AuthResult("Digest", False, user, "nonce was not issued by this ACS",
+                                  same, stale=True)
+            if not reason and int(p["nc"], 16) <= state[1]:
+                return AuthResult("Digest", False, user,
+                                  f"nonce-count {p['nc']} not increasing (replay)", same, True)
+            if not reason:
+                state[1] = int(p["nc"], 16)
+        return AuthResult("Digest", not reason, user, reason, same)
+
+    def _digest_problem(self, method, path, p):
+        """Why the Digest answer is wrong, "" if it is right (nonce freshness aside)."""
+        if not re.fullmatch(r"[0-9a-fA-F]{8}", p["nc"]):
+            return f"bad nc {p['nc']!r}"
         if p["qop"] != "auth":
-            return fail(f"qop {p['qop']!r} is not auth", same)
+            return f"qop {p['qop']!r} is not auth"
         if p.get("algorithm", "MD5").lower() != self.algorithm.lower():
-            return fail(f"algorithm {p.get('algorithm')} is not {self.algorithm}", same)
+            return f"algorithm {p.get('algorithm')} is not {self.algorithm}"
         if p["realm"] != self.realm or not (p["uri"] == path or p["uri"].endswith(path)):
-            return fail(f"realm {p['realm']!r} or uri {p['uri']!r} do not match", same)
-        if user != self.username:
-            return fail(f"unknown user {user!r}", same)
+            return f"realm {p['realm']!r} or uri {p['uri']!r} do not match"
+        if p["username"] != self.username:
+            return f"unknown user {p['username']!r}"
         want = digest_response(self.username, self.password, self.realm, method, p["uri"],
                                p["nonce"], p["nc"], p["cnonce"], p["qop"], self.algorithm)
-        ok = secrets.compare_digest(want, p["response"].lower())
-        return AuthResult("Digest", ok, user, "" if ok else "wrong response digest", same)
+        return "" if secrets.compare_digest(want, p["response"].lower()) else \
+            "wrong response digest"
+
+def authorization(challenge, method, uri, username, password, nc=1, cnonce=None):
+    """Client side: the Authorization value answering a WWW-Authenticate `challenge`
+    (Basic, or Digest with qop=auth and MD5/MD5-sess) for request nc of this nonce."""
+    scheme, _, rest = challenge.strip().partition(" ")
+    if scheme.lower() == "basic":
+        return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+    p = parse_params(rest)
+    algorithm, ncs = p.get("algorithm", "MD5"), f"{nc:08x}"
+    cnonce = cnonce or secrets.token_hex(8)
+    resp = digest_response(username, password, p["realm"], method, uri, p["nonce"], ncs,
+                           cnonce, "auth", algorithm)
+    opaque = f', opaque="{p["opaque"]}"' if "opaque" in p else ""
+    return (f'Digest username="{username}", realm="{p["realm"]}", nonce="{p["nonce"]}", '
+            f'uri="{uri}", algorithm={algorithm}, qop=auth, nc={ncs}, cnonce="{cnonce}", '
+            f'response="{resp}"{opaque}')

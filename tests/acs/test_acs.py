@@ -5,16 +5,22 @@ Run from tests/: PX_SHARED_DIR=/work/shared python3 -m unittest -v acs.test_acs
 """
 import gzip
 import http.client
+import http.server
 import os
 import re
 import shutil
+import signal
 import ssl
+import sys
+import tempfile
+import threading
+import time
 import unittest
 import urllib.parse
 
 from . import soapmsg
 from .acs import TestACS
-from .digest import digest_response, parse_params
+from .digest import Authenticator, authorization, digest_response, parse_params
 from .xsd import Validator, shared_dir
 
 SAMPLES = os.path.join(shared_dir(), "spec", "samples")
@@ -51,18 +57,9 @@ class FakeCPE:
         return self.conn.sock.getsockname()[1]
 
     def authorization(self, path):
-        scheme, _, rest = self.challenge.partition(" ")
-        if scheme == "Basic":
-            import base64
-            return "Basic " + base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
-        p = parse_params(rest)
         self.nc += 1
-        nc, cnonce = f"{self.nc:08x}", "0a4f113b"
-        resp = digest_response(self.username, self.password, p["realm"], "POST", path,
-                               p["nonce"], nc, cnonce, "auth", p.get("algorithm", "MD5"))
-        return (f'Digest username="{self.username}", realm="{p["realm"]}", nonce="{p["nonce"]}", '
-                f'uri="{path}", algorithm={p.get("algorithm", "MD5")}, qop=auth, nc={nc}, '
-                f'cnonce="{cnonce}", response="{resp}", opaque="{p.get("opaque", "")}"')
+        return authorization(self.challenge, "POST", path, self.username, self.password,
+                             self.nc)
 
     def post(self, body=b"", soapaction="", extra_headers=None):
         path = self._connect()
@@ -373,8 +370,10 @@ class AuthTests(ACSCase):
         self.cpe.post(sample("inform-1-2.xml"), "Inform")
         self.assertEqual(self.cpe.post(sample("inform-1-2.xml"), "Inform")[0], 200)
         self.cpe.nc -= 1   # reuse nc=00000001 on the empty POST
-        self.assertEqual(self.cpe.post(b"")[0], 401)
+        status, headers, _ = self.cpe.post(b"")
+        self.assertEqual(status, 401)
         self.assertIn("replay", self.acs.requests[-1].auth.reason)
+        self.assertIn("stale=true", headers["WWW-Authenticate"])
 
 
 class MD5SessTests(ACSCase):
@@ -446,7 +445,6 @@ class InjectionTests(ACSCase):
         self.cpe.close()
         self.acs.inject("empty", delay=0.3, close_after=True)
         self.cpe.post(sample("inform-1-2.xml"), "Inform")
-        import time
         t0 = time.monotonic()
         status, headers, _ = self.cpe.post(b"")
         self.assertGreaterEqual(time.monotonic() - t0, 0.3)
@@ -499,6 +497,111 @@ class CookieTests(ACSCase):
         self.cpe.run_session(sample("inform-1-2.xml"))
         ended = self.acs.wait_sessions(2, timeout=5)
         self.assertEqual([s.end_reason for s in ended], ["superseded by a new Inform", "204"])
+
+
+class _CRHandler(http.server.BaseHTTPRequestHandler):
+    """A CPE's Connection Request listener (Digest, TR-069 3.2.2) for the CR self-test."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        auth = self.server.auth
+        ok = auth.check("GET", self.path, self.headers.get("Authorization"), 0).ok
+        self.send_response(200 if ok else 401)
+        if not ok:
+            self.send_header("WWW-Authenticate", auth.challenge(0))
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+class ConnectionRequestTests(unittest.TestCase):
+    def setUp(self):
+        self.cpe = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CRHandler)
+        self.cpe.auth = Authenticator("digest", "cruser", "crpass", "cpe-cr")
+        threading.Thread(target=self.cpe.serve_forever, daemon=True).start()
+        self.addCleanup(self.cpe.server_close)
+        self.addCleanup(self.cpe.shutdown)
+        self.acs = TestACS(validate=False)
+        self.url = f"http://127.0.0.1:{self.cpe.server_address[1]}/cr"
+
+    def test_digest_connection_request(self):
+        r = self.acs.connection_request(self.url, "cruser", "crpass")
+        self.assertEqual((r.statuses, r.scheme, r.ok), ([401, 200], "Digest", True))
+        r = self.acs.connection_request(self.url, "cruser", "bad")
+        self.assertEqual((r.statuses, r.ok), ([401, 401], False))
+        self.assertEqual(len(self.acs.connection_requests), 2)
+
+    def test_refused(self):
+        self.cpe.shutdown()
+        self.cpe.server_close()
+        r = self.acs.connection_request(self.url, "cruser", "crpass", timeout=1)
+        self.assertIsNone(r.status)
+        self.assertIn("Connection", r.error)
+
+
+FAKE_DAEMON = """#!/usr/bin/env python3
+import signal, sys, time
+print("fake proxierd", " ".join(sys.argv[1:]), file=sys.stderr, flush=True)
+print(open(sys.argv[2]).read(), file=sys.stderr, flush=True)
+if "--ignore-term" in sys.argv:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+else:
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(3))
+while True:
+    time.sleep(0.05)
+"""
+
+
+class SupportTests(unittest.TestCase):
+    """tests/integration/support.py with a stand-in for proxierd."""
+
+    def setUp(self):
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+        import support
+        self.support = support
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp)
+        self.binary = os.path.join(self.tmp, "fake-proxierd")
+        with open(self.binary, "w") as f:
+            f.write(FAKE_DAEMON)
+        os.chmod(self.binary, 0o755)
+
+    def test_config_and_lifecycle(self):
+        s = self.support
+        cfg = s.merge_config({"acs": {"url": "http://x/acs", "password": "p"},
+                              "cache": {"path": "/tmp/x.db"}},
+                             {"acs": {"password": None, "timeout": 40},
+                              "cwmp": {"periodic_inform_enable": False}})
+        d = s.Daemon(cfg, self.tmp, binary=self.binary)
+        d.start()
+        s.wait_until(lambda: "timeout = 40" in d.log_text(), 5, "config echoed")
+        text = d.log_text()
+        self.assertIn("[acs]\nurl = http://x/acs\ntimeout = 40\n", text)
+        self.assertIn("periodic_inform_enable = false", text)
+        self.assertNotIn("password", text)
+        self.assertEqual(d.db_path, "/tmp/x.db")
+        self.assertEqual(d.stop(), 3)                     # SIGTERM handled
+        d.restart()
+        self.assertTrue(d.running())
+        self.assertEqual(d.kill9(), -signal.SIGKILL)
+        self.assertEqual(d.log_text().count("==== start"), 2)
+
+    def test_stop_escalates_to_sigkill(self):
+        d = self.support.Daemon({"acs": {}}, self.tmp, binary=self.binary,
+                                extra_args=["--ignore-term"]).start()
+        self.support.wait_until(lambda: "fake proxierd" in d.log_text(), 5, "start")
+        t0 = time.monotonic()
+        self.assertEqual(d.stop(timeout=0.5), -signal.SIGKILL)
+        self.assertLess(time.monotonic() - t0, 5)
+
+    def test_free_port_and_wait_port(self):
+        port = self.support.free_port()
+        self.assertRaises(AssertionError, self.support.wait_port, port, 0.2)
+        acs = TestACS(validate=False).start()
+        self.addCleanup(acs.stop)
+        self.support.wait_port(acs.port, 2)
 
 
 @unittest.skipUnless(shutil.which("openssl"), "openssl not installed")
