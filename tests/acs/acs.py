@@ -107,6 +107,10 @@ class Exchange:
     def validation(self):
         return self.request.validation
 
+    def __iter__(self):
+        """Unpacks as (cpe message, CPE method, ACS reply)."""
+        return iter((self.cpe, self.method, self.reply))
+
 
 @dataclasses.dataclass
 class CpeResponse:
@@ -181,9 +185,9 @@ class Session:
     def serial(self):
         return self.device_id.get("SerialNumber")
 
-    def response(self, method_prefix):
-        """The first recorded CpeResponse to an RPC named method_prefix."""
-        return next((r for r in self.responses if r.rpc.method == method_prefix), None)
+    def response(self, rpc_method):
+        """The first recorded CpeResponse to our RPC named rpc_method (e.g. "AddObject")."""
+        return next((r for r in self.responses if r.rpc.method == rpc_method), None)
 
     def __repr__(self):
         return (f"<Session {self.index} {self.serial} events={self.inform and self.inform.events}"

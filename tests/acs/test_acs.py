@@ -428,6 +428,29 @@ class InjectionTests(ACSCase):
         s = self.acs.wait_sessions(1, timeout=5)[0]
         self.assertEqual((s.ended_ok, s.end_reason), (False, "fault 8003"))
 
+    def test_cpe_request_8005_then_identical_resend(self):
+        self.acs.inject("TransferComplete", fault=8005)
+        self.cpe.post(sample("inform-1-2.xml"), "Inform")
+        tc = soapmsg.envelope(
+            "<cwmp:TransferComplete><CommandKey>k</CommandKey><FaultStruct><FaultCode>0"
+            "</FaultCode><FaultString></FaultString></FaultStruct><StartTime>2026-01-01T00:00:00Z"
+            "</StartTime><CompleteTime>2026-01-01T00:00:05Z</CompleteTime></cwmp:TransferComplete>",
+            msg_id="t1").encode()
+        methods = [soapmsg.parse_envelope(self.cpe.post(tc, "TransferComplete")[2]).method
+                   for _ in range(2)]
+        self.assertEqual(methods, ["Fault", "TransferCompleteResponse"])
+        self.assertEqual(self.cpe.post(b"")[0], 204)
+        s = self.acs.wait_sessions(1, timeout=5)[0]
+        self.assertEqual([m for m, _ in s.cpe_requests], ["TransferComplete"] * 2)
+        self.assertEqual([(raw, m) for raw, m, _ in s.exchanges][1], (tc, "TransferComplete"))
+        self.acs.assert_clean()
+
+    def test_idle_session_times_out(self):
+        self.acs.session_idle_timeout = 0.3
+        self.cpe.post(sample("inform-1-2.xml"), "Inform")
+        s = self.acs.wait_sessions(1, timeout=5)[0]
+        self.assertEqual((s.ended_ok, s.end_reason), (False, "timeout"))
+
     def test_redirect_chain(self):
         self.acs.inject("Inform", redirect=307, times=3)
         self.cpe.run_session(sample("inform-1-2.xml"))
