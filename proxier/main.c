@@ -1,10 +1,252 @@
 /*
- * main.c: proxierd entry point (placeholder until the core lands in this same series).
+ * main.c: proxierd, the CWMP CPE Proxier daemon. Reads the configuration (a file and/or
+ * options), opens the cache, builds the gateway's endpoint and runs the event loop until
+ * SIGTERM. A Reboot or FactoryReset from the ACS ends the loop after its session and runs
+ * the configured action; the default "restart" re-executes the daemon, which then boots
+ * like a rebooted CPE.
  */
+#include <curl/curl.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <libxml/parser.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-int main(void)
+#include "cache/cache.h"
+#include "proxier/common/err.h"
+#include "proxier/common/log.h"
+#include "proxier/core/config.h"
+#include "proxier/core/endpoint.h"
+#include "proxier/dm/dm.h"
+#include "proxier/gateway/gateway.h"
+#include "proxier/session/http.h"
+
+enum after_loop { AFTER_EXIT = 0, AFTER_REBOOT, AFTER_FACTORY_RESET };
+
+struct daemon {
+    struct px_config cfg;
+    struct event_base *base;
+    struct cache *cache;
+    struct http_multi *http;
+    struct dm_schema *schema;
+    struct endpoint *gateway;
+    enum after_loop after;
+};
+
+static void usage(FILE *out)
 {
-    fprintf(stderr, "proxierd %s\n", PROXIER_VERSION);
+    fprintf(out,
+            "usage: proxierd [--config FILE] [--acs-url URL] [--acs-username U --acs-password P]\n"
+            "                [--cr-port N --cr-username U --cr-password P] [--db PATH]\n"
+            "                [--log-level error|warn|info|debug] [--trace]\n"
+            "                [--set SECTION.KEY=VALUE ...] [--version]\n"
+            "Runs in the foreground. Every configuration key is described in "
+            "docs/configuration.md.\n");
+}
+
+static int set_option(struct px_config *cfg, const char *section, const char *key,
+                      const char *value)
+{
+    if (config_set(cfg, section, key, value) == 0)
+        return 0;
+    fprintf(stderr, "proxierd: %s\n", px_err_msg());
+    return -1;
+}
+
+/* "--set section.key=value" */
+static int set_generic(struct px_config *cfg, const char *arg)
+{
+    char *copy = strdup(arg);
+    char *dot = strchr(copy, '.'), *eq = strchr(copy, '=');
+    int rc = -1;
+    if (!dot || !eq || dot > eq) {
+        fprintf(stderr, "proxierd: --set wants SECTION.KEY=VALUE, not \"%s\"\n", arg);
+    } else {
+        *dot = *eq = '\0';
+        rc = set_option(cfg, copy, dot + 1, eq + 1);
+    }
+    free(copy);
+    return rc;
+}
+
+static int parse_args(struct px_config *cfg, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"acs-url", required_argument, NULL, 'u'},
+        {"acs-username", required_argument, NULL, 'U'},
+        {"acs-password", required_argument, NULL, 'P'},
+        {"cr-port", required_argument, NULL, 'p'},
+        {"cr-username", required_argument, NULL, 'n'},
+        {"cr-password", required_argument, NULL, 'w'},
+        {"db", required_argument, NULL, 'd'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"trace", no_argument, NULL, 't'},
+        {"set", required_argument, NULL, 's'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    /* The file first, so that options override it whatever their order. */
+    for (int i = 1; i < argc - 1; i++)
+        if (!strcmp(argv[i], "--config") && config_load_file(cfg, argv[i + 1]) != 0) {
+            fprintf(stderr, "proxierd: %s\n", px_err_msg());
+            return -1;
+        }
+    int c, rc = 0;
+    while (rc == 0 && (c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': break;
+        case 'u': rc = set_option(cfg, "acs", "url", optarg); break;
+        case 'U': rc = set_option(cfg, "acs", "username", optarg); break;
+        case 'P': rc = set_option(cfg, "acs", "password", optarg); break;
+        case 'p': rc = set_option(cfg, "connection_request", "port", optarg); break;
+        case 'n': rc = set_option(cfg, "connection_request", "username", optarg); break;
+        case 'w': rc = set_option(cfg, "connection_request", "password", optarg); break;
+        case 'd': rc = set_option(cfg, "cache", "path", optarg); break;
+        case 'l': rc = set_option(cfg, "log", "level", optarg); break;
+        case 't': cfg->log_trace = true; break;
+        case 's': rc = set_generic(cfg, optarg); break;
+        case 'V': printf("proxierd %s\n", PROXIER_VERSION); exit(0);
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return -1;
+        }
+    }
+    if (rc == 0 && optind < argc) {
+        fprintf(stderr, "proxierd: unexpected argument \"%s\"\n", argv[optind]);
+        return -1;
+    }
+    if (rc == 0 && config_validate(cfg) != 0) {
+        fprintf(stderr, "proxierd: %s\n", px_err_msg());
+        return -1;
+    }
+    return rc;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct daemon *d = arg;
+    LOG_INFO("main", "signal %d: shutting down", (int)sig);
+    d->after = AFTER_EXIT;
+    event_base_loopbreak(d->base);
+}
+
+static void hook_reboot(void *arg, struct endpoint *ep)
+{
+    struct daemon *d = arg;
+    LOG_INFO("main", "%s: reboot requested by the ACS", ep->key);
+    d->after = AFTER_REBOOT;
+    event_base_loopbreak(d->base);
+}
+
+static void hook_factory_reset(void *arg, struct endpoint *ep)
+{
+    struct daemon *d = arg;
+    LOG_INFO("main", "%s: factory reset requested by the ACS", ep->key);
+    d->after = AFTER_FACTORY_RESET;
+    event_base_loopbreak(d->base);
+}
+
+static int daemon_setup(struct daemon *d)
+{
+    if (cache_open(&d->cache, d->cfg.db_path,
+                   d->cfg.db_sync_full ? CACHE_SYNC_FULL : CACHE_SYNC_NORMAL) != CACHE_OK) {
+        LOG_ERROR("main", "cannot open the cache %s: %s", d->cfg.db_path,
+                  d->cache ? cache_errmsg(d->cache) : strerror(errno));
+        return -1;
+    }
+    d->base = event_base_new();
+    d->http = http_multi_new(d->base);
+    d->schema = gateway_schema_new();
+    if (!d->base || !d->http || !d->schema)
+        return -1;
+    struct endpoint_env env = {d->base, d->cache, d->http, &d->cfg};
+    struct endpoint_hooks hooks = {hook_reboot, hook_factory_reset, d};
+    d->gateway = gateway_endpoint_new(&env, d->schema, &hooks);
+    if (!d->gateway) {
+        LOG_ERROR("main", "cannot create the gateway endpoint: %s", px_err_msg());
+        return -1;
+    }
     return 0;
+}
+
+static void daemon_teardown(struct daemon *d)
+{
+    gateway_endpoint_free(d->gateway);
+    if (d->http)
+        http_multi_free(d->http);
+    if (d->schema)
+        dm_schema_free(d->schema);
+    if (d->cache)
+        cache_close(d->cache);
+    if (d->base)
+        event_base_free(d->base);
+}
+
+/* The action after the loop. A factory reset forgets the endpoint's state first; both then
+ * reboot by the configured means. Returns the exit code when the process goes on living. */
+static int run_after(struct daemon *d, char **argv)
+{
+    if (d->after == AFTER_EXIT)
+        return 0;
+    if (d->after == AFTER_FACTORY_RESET) {
+        struct cache *c;
+        if (cache_open(&c, d->cfg.db_path, CACHE_SYNC_FULL) == CACHE_OK) {
+            cache_endpoint_wipe(c, GATEWAY_ENDPOINT_KEY);
+            cache_close(c);
+        }
+        if (d->cfg.factory_reset_action && *d->cfg.factory_reset_action &&
+            system(d->cfg.factory_reset_action) != 0)
+            LOG_WARN("main", "factory reset action failed: %s", d->cfg.factory_reset_action);
+    }
+    const char *action = d->cfg.reboot_action;
+    if (!strcmp(action, "exit"))
+        return 0;
+    if (!strcmp(action, "restart")) {
+        LOG_INFO("main", "restarting");
+        execv("/proc/self/exe", argv);
+        LOG_ERROR("main", "cannot restart: %s", strerror(errno));
+        return 1;
+    }
+    LOG_INFO("main", "running reboot action: %s", action);
+    return system(action) == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    struct daemon d = {0};
+    signal(SIGPIPE, SIG_IGN);
+    config_defaults(&d.cfg);
+    if (parse_args(&d.cfg, argc, argv) != 0)
+        return 2;
+    log_setup(d.cfg.log_syslog ? LOG_TARGET_SYSLOG : LOG_TARGET_STDERR, d.cfg.log_level,
+              d.cfg.log_trace);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    xmlInitParser();
+    LOG_INFO("main", "proxierd %s starting, ACS %s", PROXIER_VERSION, d.cfg.acs_url);
+
+    int rc = 1;
+    if (daemon_setup(&d) == 0) {
+        struct event *term = evsignal_new(d.base, SIGTERM, on_signal, &d);
+        struct event *intr = evsignal_new(d.base, SIGINT, on_signal, &d);
+        evsignal_add(term, NULL);
+        evsignal_add(intr, NULL);
+        endpoint_start(d.gateway);
+        event_base_dispatch(d.base);
+        event_free(term);
+        event_free(intr);
+        rc = 0;
+    }
+    daemon_teardown(&d);
+    if (rc == 0)
+        rc = run_after(&d, argv);
+    config_free(&d.cfg);
+    xmlCleanupParser();
+    curl_global_cleanup();
+    LOG_INFO("main", "stopped");
+    return rc;
 }

@@ -1,0 +1,283 @@
+/*
+ * config.c: table-driven configuration parser. One row per key: its section, name, kind,
+ * bounds and where it lands in struct px_config. docs/configuration.md lists the same keys.
+ */
+#include "proxier/core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proxier/common/err.h"
+#include "proxier/common/log.h"
+
+enum key_kind { KEY_STRING, KEY_BOOL, KEY_UINT, KEY_LOGLEVEL, KEY_LOGTARGET, KEY_SYNC };
+
+struct key_desc {
+    const char *section;
+    const char *name;
+    enum key_kind kind;
+    size_t offset;
+    unsigned min, max;           /* KEY_UINT */
+    const char *const *choices;  /* KEY_STRING with a closed set of values */
+};
+
+static const char *const compression_choices[] = {"Disabled", "GZIP", NULL};
+static const char *const version_choices[] = {"1.0", "1.1", "1.2", "1.3", "1.4", NULL};
+
+#define STR(sec, key, field) {sec, key, KEY_STRING, offsetof(struct px_config, field), 0, 0, NULL}
+#define CHOICE(sec, key, field, set)                                                           \
+    {sec, key, KEY_STRING, offsetof(struct px_config, field), 0, 0, set}
+#define BOOL(sec, key, field) {sec, key, KEY_BOOL, offsetof(struct px_config, field), 0, 0, NULL}
+#define UINT(sec, key, field, lo, hi)                                                          \
+    {sec, key, KEY_UINT, offsetof(struct px_config, field), lo, hi, NULL}
+
+static const struct key_desc keys[] = {
+    STR("acs", "url", acs_url),
+    STR("acs", "username", acs_username),
+    STR("acs", "password", acs_password),
+    STR("acs", "ca_file", acs_ca_file),
+    STR("acs", "ca_path", acs_ca_path),
+    STR("acs", "client_cert", acs_client_cert),
+    STR("acs", "client_key", acs_client_key),
+    BOOL("acs", "verify_peer", acs_verify_peer),
+    CHOICE("acs", "compression", acs_compression, compression_choices),
+    UINT("acs", "timeout", acs_timeout, 30, 3600),
+    STR("device", "manufacturer", manufacturer),
+    STR("device", "oui", oui),
+    STR("device", "product_class", product_class),
+    STR("device", "serial_number", serial_number),
+    STR("device", "model_name", model_name),
+    STR("device", "description", description),
+    STR("device", "hardware_version", hardware_version),
+    STR("device", "software_version", software_version),
+    STR("device", "provisioning_code", provisioning_code),
+    CHOICE("cwmp", "version", cwmp_version, version_choices),
+    BOOL("cwmp", "periodic_inform_enable", periodic_inform_enable),
+    UINT("cwmp", "periodic_inform_interval", periodic_inform_interval, 1, 0xFFFFFFFFu),
+    STR("cwmp", "periodic_inform_time", periodic_inform_time),
+    UINT("cwmp", "retry_minimum_wait", retry_minimum_wait, 1, 65535),
+    UINT("cwmp", "retry_interval_multiplier", retry_interval_multiplier, 1000, 65535),
+    UINT("cwmp", "max_retry_requests", max_retry_requests, 1, 100),
+    UINT("cwmp", "default_active_notification_throttle", default_active_notification_throttle, 0,
+         0xFFFFFFFFu),
+    UINT("cwmp", "provider_deadline_ms", provider_deadline_ms, 10, 600000),
+    UINT("connection_request", "port", cr_port, 0, 65535),
+    STR("connection_request", "address", cr_address),
+    STR("connection_request", "username", cr_username),
+    STR("connection_request", "password", cr_password),
+    STR("cache", "path", db_path),
+    {"cache", "synchronous", KEY_SYNC, offsetof(struct px_config, db_sync_full), 0, 0, NULL},
+    {"log", "level", KEY_LOGLEVEL, offsetof(struct px_config, log_level), 0, 0, NULL},
+    {"log", "target", KEY_LOGTARGET, offsetof(struct px_config, log_syslog), 0, 0, NULL},
+    BOOL("log", "trace", log_trace),
+    STR("actions", "reboot", reboot_action),
+    STR("actions", "factory_reset", factory_reset_action),
+};
+
+static void set_string(char **field, const char *value)
+{
+    free(*field);
+    *field = strdup(value);
+}
+
+void config_defaults(struct px_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->acs_verify_peer = true;
+    set_string(&cfg->acs_compression, "Disabled");
+    cfg->acs_timeout = 30;
+    set_string(&cfg->manufacturer, "cwmp-proxier");
+    set_string(&cfg->oui, "00D09E");
+    set_string(&cfg->product_class, "HomeGateway");
+    set_string(&cfg->model_name, "proxierd");
+    set_string(&cfg->description, "Home gateway managed by cwmp-proxier");
+    set_string(&cfg->hardware_version, "generic");
+    set_string(&cfg->software_version, PROXIER_VERSION);
+    set_string(&cfg->cwmp_version, "1.4");
+    cfg->periodic_inform_enable = true;
+    cfg->periodic_inform_interval = 86400;
+    cfg->retry_minimum_wait = 5;            /* TR-069 Table 3 defaults */
+    cfg->retry_interval_multiplier = 2000;
+    cfg->max_retry_requests = 10;
+    cfg->provider_deadline_ms = 5000;
+    cfg->cr_port = 7547;
+    set_string(&cfg->db_path, "/var/lib/proxierd/proxierd.db");
+    cfg->db_sync_full = true;
+    cfg->log_level = LOG_LVL_INFO;
+    set_string(&cfg->reboot_action, "restart");
+}
+
+static const struct key_desc *find_key(const char *section, const char *key)
+{
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, key) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+    if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "on"))
+        *out = true;
+    else if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no") ||
+             !strcasecmp(v, "off"))
+        *out = false;
+    else
+        return -1;
+    return 0;
+}
+
+static int set_value(struct px_config *cfg, const struct key_desc *k, const char *value)
+{
+    void *field = (char *)cfg + k->offset;
+    switch (k->kind) {
+    case KEY_STRING:
+        if (k->choices) {
+            size_t i = 0;
+            while (k->choices[i] && strcmp(k->choices[i], value) != 0)
+                i++;
+            if (!k->choices[i])
+                return px_err_set(-1, "%s.%s: \"%s\" is not one of the allowed values", k->section,
+                                  k->name, value);
+        }
+        set_string(field, value);
+        return 0;
+    case KEY_BOOL:
+        if (parse_bool(value, field) != 0)
+            return px_err_set(-1, "%s.%s: \"%s\" is not a boolean (true/false)", k->section,
+                              k->name, value);
+        return 0;
+    case KEY_UINT: {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(value, &end, 10);
+        if (!isdigit((unsigned char)value[0]) || *end || errno || n < k->min || n > k->max)
+            return px_err_set(-1, "%s.%s: \"%s\" is not a whole number in [%u, %u]", k->section,
+                              k->name, value, k->min, k->max);
+        *(unsigned *)field = (unsigned)n;
+        return 0;
+    }
+    case KEY_LOGLEVEL: {
+        int level = log_level_parse(value);
+        if (level < 0)
+            return px_err_set(-1, "log.level: \"%s\" is not error, warn, info or debug", value);
+        *(int *)field = level;
+        return 0;
+    }
+    case KEY_LOGTARGET:
+        if (strcmp(value, "stderr") != 0 && strcmp(value, "syslog") != 0)
+            return px_err_set(-1, "log.target: \"%s\" is not stderr or syslog", value);
+        *(bool *)field = strcmp(value, "syslog") == 0;
+        return 0;
+    case KEY_SYNC:
+        if (strcmp(value, "full") != 0 && strcmp(value, "normal") != 0)
+            return px_err_set(-1, "cache.synchronous: \"%s\" is not full or normal", value);
+        *(bool *)field = strcmp(value, "full") == 0;
+        return 0;
+    }
+    return -1;
+}
+
+int config_set(struct px_config *cfg, const char *section, const char *key, const char *value)
+{
+    const struct key_desc *k = find_key(section, key);
+    if (!k)
+        return px_err_set(-1, "unknown key %s.%s", section, key);
+    return set_value(cfg, k, value);
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+/* A value may be wrapped in double quotes to keep leading/trailing spaces or a '#'. */
+static char *unquote(char *v)
+{
+    size_t n = strlen(v);
+    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+        v[n - 1] = '\0';
+        return v + 1;
+    }
+    char *hash = strstr(v, " #");
+    if (hash) {
+        *hash = '\0';
+        v = trim(v);
+    }
+    return v;
+}
+
+int config_load_file(struct px_config *cfg, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return px_err_set(-1, "cannot open configuration %s: %s", path, strerror(errno));
+    char line[4096], section[64] = "";
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#' || *s == ';')
+            continue;
+        if (*s == '[') {
+            char *close = strchr(s, ']');
+            if (!close || close[1] != '\0' || close - s - 1 >= (long)sizeof(section)) {
+                rc = px_err_set(-1, "%s:%d: malformed section header", path, lineno);
+                break;
+            }
+            *close = '\0';
+            snprintf(section, sizeof(section), "%s", trim(s + 1));
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            rc = px_err_set(-1, "%s:%d: expected \"key = value\"", path, lineno);
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(s), *value = unquote(trim(eq + 1));
+        if (!section[0]) {
+            rc = px_err_set(-1, "%s:%d: key \"%s\" outside of any [section]", path, lineno, key);
+            break;
+        }
+        if (config_set(cfg, section, key, value) != 0) {
+            char msg[512];
+            snprintf(msg, sizeof(msg), "%s", px_err_msg());
+            rc = px_err_set(-1, "%s:%d: %s", path, lineno, msg);
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+int config_validate(const struct px_config *cfg)
+{
+    if (!cfg->acs_url || !cfg->acs_url[0])
+        return px_err_set(-1, "no ACS URL: set acs.url in the configuration or --acs-url");
+    if (strncmp(cfg->acs_url, "http://", 7) != 0 && strncmp(cfg->acs_url, "https://", 8) != 0)
+        return px_err_set(-1, "acs.url \"%s\" is not an http:// or https:// URL", cfg->acs_url);
+    if (strlen(cfg->oui) != 6 || strspn(cfg->oui, "0123456789ABCDEF") != 6)
+        return px_err_set(-1, "device.oui \"%s\" is not 6 upper-case hexadecimal digits",
+                          cfg->oui);
+    if (!cfg->db_path || !cfg->db_path[0])
+        return px_err_set(-1, "cache.path is empty");
+    return 0;
+}
+
+void config_free(struct px_config *cfg)
+{
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (keys[i].kind == KEY_STRING)
+            free(*(char **)((char *)cfg + keys[i].offset));
+    memset(cfg, 0, sizeof(*cfg));
+}

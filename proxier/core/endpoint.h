@@ -1,0 +1,139 @@
+/*
+ * endpoint.h: one CWMP endpoint (TR-069 3.2, 3.7; Annex J): the gateway itself, and later
+ * each Virtual CWMP Device. An endpoint is a value: the daemon holds a list of them, each
+ * with its own identity, data model, durable event queue, retry state, timers and session,
+ * so that hundreds can run side by side on one event loop.
+ *
+ * The endpoint decides *when* to talk to the ACS (events, periodic and scheduled Informs,
+ * the retry schedule of Table 3); proxier/session/ runs one session; proxier/rpc/ answers
+ * the ACS's requests; the endpoint's ManagementServer object is served by mgmt.c.
+ */
+#ifndef PX_ENDPOINT_H
+#define PX_ENDPOINT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "proxier/soap/soap.h"
+
+struct event;
+struct event_base;
+struct cache;
+struct http_multi;
+struct dm_model;
+struct px_config;
+struct session;
+struct endpoint;
+
+/* Services every endpoint shares, owned by the daemon. */
+struct endpoint_env {
+    struct event_base *base;
+    struct cache *cache;
+    struct http_multi *http;
+    const struct px_config *cfg;
+};
+
+struct endpoint_identity {
+    char *manufacturer;
+    char *oui;
+    char *product_class;
+    char *serial_number;
+};
+
+/* What the host (the daemon) does for the endpoint after a session that asked for it. */
+struct endpoint_hooks {
+    void (*reboot)(void *arg, struct endpoint *ep);
+    void (*factory_reset)(void *arg, struct endpoint *ep);
+    void *arg;
+};
+
+/* A value of a ManagementServer parameter (kept in memory, persisted in the cache). */
+struct mgmt_value {
+    char *name;  /* "PeriodicInformInterval" (single-instance parameters only) */
+    char *value;
+};
+
+struct endpoint {
+    char *key; /* cache key: "gateway", "vdev:<oui>-<serial>", ... */
+    struct endpoint_identity id;
+    struct endpoint_env env;
+    struct endpoint_hooks hooks;
+    struct dm_model *model;
+
+    /* ManagementServer values (mgmt.c) */
+    struct mgmt_value *mgmt;
+    size_t n_mgmt;
+    char *connection_request_url; /* published by the connection-request listener */
+
+    /* Session state */
+    struct session *session;    /* non-NULL while a session runs */
+    bool session_wanted;        /* start another session as soon as this one ends */
+    struct event *kick;         /* zero-delay event that starts a session */
+    struct event *retry_timer;  /* Table 3 wait after a failed session */
+    bool retry_waiting;
+    unsigned retry_count;       /* persisted: RetryCount of the next Inform */
+    unsigned post_boot_retries; /* chooses the Table 3 interval; reset at boot */
+    enum cwmp_version max_version;
+    bool revert_to_v10;         /* 3.2.1.1: next retry offers only CWMP 1.0 */
+
+    /* Periodic and scheduled Informs */
+    struct event *periodic_timer;
+    struct event *schedule_timer;
+
+    /* Actions requested in the current session, run after it ends (3.7.1.4) */
+    bool reboot_pending;
+    bool factory_reset_pending;
+
+    /* Active notification throttle (DefaultActiveNotificationThrottle) */
+    time_t last_active_inform;
+    struct event *throttle_timer;
+
+    bool stopping;
+    void *host_data; /* owned by whoever created the endpoint (gateway.c, vdev/) */
+};
+
+struct endpoint *endpoint_new(const struct endpoint_env *env, const char *key,
+                              const struct endpoint_identity *id, struct dm_model *model,
+                              const struct endpoint_hooks *hooks);
+/* Boot: apply Table 8's reboot policy to the stored queue, add BOOTSTRAP/BOOT/M Reboot as
+ * due, arm the timers and start the first session. */
+int endpoint_start(struct endpoint *ep);
+void endpoint_free(struct endpoint *ep);
+
+/* ---- Event queue (durable, in the cache) ---- */
+/* Add an event with Table 8's cumulative behaviour and start (or schedule) a session. */
+int endpoint_add_event(struct endpoint *ep, const char *code, const char *command_key);
+/* Start a session now if none runs (after the current one otherwise). */
+void endpoint_request_session(struct endpoint *ep);
+
+/* Session outcome, reported by session.c */
+void endpoint_inform_delivered(struct endpoint *ep, const int64_t *event_ids,
+                               char *const *event_codes, size_t n);
+void endpoint_session_ended(struct endpoint *ep, bool success);
+
+/* ---- ManagementServer values (mgmt.c) ---- */
+const char *mgmt_get(const struct endpoint *ep, const char *name);
+unsigned mgmt_get_uint(const struct endpoint *ep, const char *name, unsigned fallback);
+bool mgmt_get_bool(const struct endpoint *ep, const char *name);
+int mgmt_load(struct endpoint *ep);
+void mgmt_free(struct endpoint *ep);
+/* The provider serving Device.ManagementServer. of ep's model. */
+void mgmt_mount(struct endpoint *ep);
+/* ACS username per TR-069 3.4.4: "<OUI>-<ProductClass>-<SerialNumber>" percent-encoded. */
+char *mgmt_default_username(const struct endpoint_identity *id);
+
+#define SETTING_PARAMETER_KEY "parameter_key"
+#define SETTING_REBOOT_KEY "reboot_command_key"
+
+/* Persisted per-endpoint settings (small strings in the cache). */
+char *endpoint_setting(const struct endpoint *ep, const char *key); /* caller frees */
+int endpoint_setting_set(struct endpoint *ep, const char *key, const char *value);
+
+/* Timers that depend on ManagementServer values (periodic inform). */
+void endpoint_rearm_periodic(struct endpoint *ep);
+/* ScheduleInform (A.4.1.4): persisted, survives a restart. */
+int endpoint_schedule_inform(struct endpoint *ep, unsigned delay_seconds,
+                             const char *command_key);
+
+#endif

@@ -1,0 +1,314 @@
+/*
+ * mgmt.c: the ManagementServer object of an endpoint (TR-181 Device.ManagementServer., TR-069
+ * 3.1, 3.2.1.1, 3.4.4), served as a data-model provider.
+ *
+ * Writable values the ACS set live in the cache (origin "acs") and win over the factory
+ * defaults, which come from the configuration; a FactoryReset wipes them. The endpoint reads
+ * the values it needs (URL, credentials, periodic Inform, retry policy) synchronously from
+ * memory through mgmt_get. Read-only values are computed. Rows of the tables under
+ * ManagementServer (InformParameter, VirtualDevice, EmbeddedDevice, ...) are stored by path.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/cache.h"
+#include "proxier/common/err.h"
+#include "proxier/common/log.h"
+#include "proxier/core/config.h"
+#include "proxier/core/endpoint.h"
+#include "proxier/core/events.h"
+#include "proxier/core/util.h"
+#include "proxier/dm/dm.h"
+
+#define MS_PREFIX "Device.ManagementServer."
+#define UNKNOWN_TIME "0001-01-01T00:00:00Z"
+
+char *mgmt_default_username(const struct endpoint_identity *id)
+{
+    char *serial = util_percent_encode(id->serial_number);
+    char *pc = util_percent_encode(id->product_class);
+    size_t n = strlen(id->oui) + strlen(pc) + strlen(serial) + 3;
+    char *out = malloc(n);
+    if (out && *id->product_class)
+        snprintf(out, n, "%s-%s-%s", id->oui, pc, serial);
+    else if (out)
+        snprintf(out, n, "%s-%s", id->oui, serial);
+    free(serial);
+    free(pc);
+    return out;
+}
+
+static const char *bool_str(bool b)
+{
+    return b ? "true" : "false";
+}
+
+/* Factory default of a writable single-instance parameter (name relative to
+ * ManagementServer). Returns a malloc'd string. */
+static char *factory_default(const struct endpoint *ep, const char *name,
+                             const struct dm_node *node)
+{
+    const struct px_config *c = ep->env.cfg;
+    char num[32];
+    const char *v = NULL;
+    if (!strcmp(name, "URL"))
+        v = c->acs_url;
+    else if (!strcmp(name, "Username"))
+        return c->acs_username ? strdup(c->acs_username) : mgmt_default_username(&ep->id);
+    else if (!strcmp(name, "Password"))
+        v = c->acs_password;
+    else if (!strcmp(name, "PeriodicInformEnable"))
+        v = bool_str(c->periodic_inform_enable);
+    else if (!strcmp(name, "PeriodicInformInterval"))
+        v = (snprintf(num, sizeof(num), "%u", c->periodic_inform_interval), num);
+    else if (!strcmp(name, "PeriodicInformTime"))
+        v = c->periodic_inform_time;
+    else if (!strcmp(name, "ConnectionRequestUsername"))
+        v = c->cr_username;
+    else if (!strcmp(name, "ConnectionRequestPassword"))
+        v = c->cr_password;
+    else if (!strcmp(name, "DefaultActiveNotificationThrottle"))
+        v = (snprintf(num, sizeof(num), "%u", c->default_active_notification_throttle), num);
+    else if (!strcmp(name, "CWMPRetryMinimumWaitInterval"))
+        v = (snprintf(num, sizeof(num), "%u", c->retry_minimum_wait), num);
+    else if (!strcmp(name, "CWMPRetryIntervalMultiplier"))
+        v = (snprintf(num, sizeof(num), "%u", c->retry_interval_multiplier), num);
+    else if (!strcmp(name, "HTTPCompression"))
+        v = c->acs_compression;
+    else if (!strcmp(name, "HTTPConnectionRequestEnable"))
+        v = "true";
+    else if (!strcmp(name, "STUNServerPort"))
+        v = "3478";
+    else if (!strcmp(name, "STUNMaximumKeepAlivePeriod") || !strcmp(name, "DelayReboot"))
+        v = "-1";
+    else if (!strcmp(name, "InstanceMode"))
+        v = "InstanceNumber";
+    else if (!strcmp(name, "HeartbeatPolicy.ReportingInterval"))
+        v = "86400";
+    if (v)
+        return strdup(v);
+    if (node->default_value)
+        return strdup(node->default_value);
+    switch (node->type.base) {
+    case DM_BOOLEAN: return strdup("false");
+    case DM_DATETIME: return strdup(UNKNOWN_TIME);
+    case DM_STRING: case DM_BASE64: case DM_HEXBINARY: return strdup("");
+    default: return strdup("0");
+    }
+}
+
+/* Read-only values computed from the endpoint's state; NULL if name is not one of them. */
+static char *computed_value(const struct endpoint *ep, const char *name)
+{
+    static const struct { const char *name, *value; } constants[] = {
+        {"AliasBasedAddressing", "false"},
+        {"SupportedConnReqMethods", "HTTP"},
+        {"HTTPCompressionSupported", "GZIP"},
+        {"InstanceWildcardsSupported", "false"},
+        {"NATDetected", "false"},
+        {"LightweightNotificationProtocolsSupported", ""},
+        {"UDPConnectionRequestAddress", ""},
+        {"ConnReqJabberID", ""},
+        {"KickURL", ""},
+        {"DownloadProgressURL", ""},
+    };
+    for (size_t i = 0; i < sizeof(constants) / sizeof(constants[0]); i++)
+        if (!strcmp(name, constants[i].name))
+            return strdup(constants[i].value);
+    if (!strcmp(name, "ConnectionRequestURL"))
+        return strdup(ep->connection_request_url);
+    if (!strcmp(name, "ParameterKey")) {
+        char *key = endpoint_setting(ep, SETTING_PARAMETER_KEY);
+        return key ? key : strdup("");
+    }
+    return NULL;
+}
+
+static struct mgmt_value *find_value(const struct endpoint *ep, const char *name)
+{
+    for (size_t i = 0; i < ep->n_mgmt; i++)
+        if (!strcmp(ep->mgmt[i].name, name))
+            return &ep->mgmt[i];
+    return NULL;
+}
+
+const char *mgmt_get(const struct endpoint *ep, const char *name)
+{
+    const struct mgmt_value *v = find_value(ep, name);
+    return v && v->value ? v->value : "";
+}
+
+unsigned mgmt_get_uint(const struct endpoint *ep, const char *name, unsigned fallback)
+{
+    const char *v = mgmt_get(ep, name);
+    char *end;
+    unsigned long n = strtoul(v, &end, 10);
+    return (*v && !*end) ? (unsigned)n : fallback;
+}
+
+bool mgmt_get_bool(const struct endpoint *ep, const char *name)
+{
+    return !strcmp(mgmt_get(ep, name), "true");
+}
+
+/* Writable parameters directly in ManagementServer or its single-instance children. */
+static void load_node(struct endpoint *ep, const struct dm_node *node, const char *rel)
+{
+    for (size_t i = 0; i < node->n_children; i++) {
+        const struct dm_node *ch = node->children[i];
+        char name[256];
+        snprintf(name, sizeof(name), "%s%s", rel, ch->name);
+        if (ch->kind == DM_OBJECT) {
+            strncat(name, ".", sizeof(name) - strlen(name) - 1);
+            load_node(ep, ch, name);
+            continue;
+        }
+        if (ch->kind != DM_PARAM || !ch->writable)
+            continue;
+        char path[300], *stored = NULL;
+        snprintf(path, sizeof(path), MS_PREFIX "%s", name);
+        ep->mgmt = realloc(ep->mgmt, (ep->n_mgmt + 1) * sizeof(*ep->mgmt));
+        struct mgmt_value *v = &ep->mgmt[ep->n_mgmt++];
+        v->name = strdup(name);
+        if (cache_value_get(ep->env.cache, ep->key, path, &stored) == CACHE_OK)
+            v->value = stored;
+        else
+            v->value = factory_default(ep, name, ch);
+    }
+}
+
+int mgmt_load(struct endpoint *ep)
+{
+    const struct dm_node *ms = dm_schema_find(dm_model_schema(ep->model), MS_PREFIX);
+    if (!ms)
+        return px_err_set(-1, "the model of %s has no ManagementServer object", ep->key);
+    load_node(ep, ms, "");
+    return 0;
+}
+
+void mgmt_free(struct endpoint *ep)
+{
+    for (size_t i = 0; i < ep->n_mgmt; i++) {
+        free(ep->mgmt[i].name);
+        free(ep->mgmt[i].value);
+    }
+    free(ep->mgmt);
+    ep->mgmt = NULL;
+    ep->n_mgmt = 0;
+}
+
+/* ---- Provider ---- */
+
+static bool in_table_row(const struct dm_node *node)
+{
+    for (const struct dm_node *n = node->parent; n; n = n->parent)
+        if (n->kind == DM_TABLE)
+            return true;
+    return false;
+}
+
+static char *row_value(struct endpoint *ep, const struct dm_item *it)
+{
+    char *v = NULL;
+    if (cache_value_get(ep->env.cache, ep->key, it->path, &v) == CACHE_OK)
+        return v;
+    /* A new InformParameter row: Alias "cpe-<n>" (TR-181 _AliasCWMP), others from type. */
+    if (!strcmp(it->node->name, "Alias")) {
+        const char *num = it->path + strlen(it->path) - strlen("Alias") - 1;
+        while (num > it->path && num[-1] != '.')
+            num--;
+        char alias[32];
+        snprintf(alias, sizeof(alias), "cpe-%u", (unsigned)strtoul(num, NULL, 10));
+        return strdup(alias);
+    }
+    return factory_default(ep, "", it->node);
+}
+
+static void mgmt_op_get(void *ctx, struct dm_request *req)
+{
+    struct endpoint *ep = ctx;
+    for (size_t i = 0; i < req->n_items; i++) {
+        struct dm_item *it = &req->items[i];
+        const char *name = it->path + strlen(MS_PREFIX);
+        char *v = in_table_row(it->node) ? row_value(ep, it) : computed_value(ep, name);
+        if (v) {
+            dm_item_set_value(it, v);
+            free(v);
+        } else {
+            dm_item_set_value(it, mgmt_get(ep, name));
+        }
+    }
+    dm_request_done(req);
+}
+
+/* Apply the side effects of values the ACS just set (after they are stored). */
+static void apply_changes(struct endpoint *ep, bool url_changed, bool periodic_changed)
+{
+    if (periodic_changed)
+        endpoint_rearm_periodic(ep);
+    /* Table 8: the first contact after the ACS URL changed carries BOOTSTRAP; the new URL is
+     * used from the next session on (this one keeps its connection). */
+    if (url_changed)
+        endpoint_add_event(ep, EV_BOOTSTRAP, "");
+}
+
+static void mgmt_op_set(void *ctx, struct dm_request *req)
+{
+    struct endpoint *ep = ctx;
+    struct cache *c = ep->env.cache;
+    bool url_changed = false, periodic_changed = false;
+    if (cache_begin(c) != CACHE_OK)
+        goto fail;
+    for (size_t i = 0; i < req->n_items; i++)
+        if (cache_value_set(c, ep->key, req->items[i].path, req->items[i].value, "acs") !=
+            CACHE_OK)
+            goto fail;
+    if (cache_commit(c) != CACHE_OK)
+        goto fail;
+    for (size_t i = 0; i < req->n_items; i++) {
+        struct dm_item *it = &req->items[i];
+        struct mgmt_value *v = find_value(ep, it->path + strlen(MS_PREFIX));
+        if (!v)
+            continue; /* a table row: stored above */
+        url_changed |= !strcmp(v->name, "URL") && strcmp(v->value, it->value) != 0;
+        periodic_changed |= !strncmp(v->name, "PeriodicInform", 14);
+        free(v->value);
+        v->value = strdup(it->value);
+    }
+    apply_changes(ep, url_changed, periodic_changed);
+    dm_request_done(req);
+    return;
+fail:
+    cache_rollback(c);
+    dm_request_set_fault(req, PX_ERR_INTERNAL, "cannot store the new values: %s",
+                         cache_errmsg(c));
+    dm_request_done(req);
+}
+
+static void mgmt_op_add(void *ctx, struct dm_request *req)
+{
+    dm_request_done(req); /* new rows read their defaults until set */
+}
+
+static void mgmt_op_del(void *ctx, struct dm_request *req)
+{
+    struct endpoint *ep = ctx;
+    if (cache_value_delete_prefix(ep->env.cache, ep->key, req->object) != CACHE_OK)
+        dm_request_set_fault(req, PX_ERR_INTERNAL, "cannot delete %s: %s", req->object,
+                             cache_errmsg(ep->env.cache));
+    dm_request_done(req);
+}
+
+static const struct dm_provider_ops mgmt_ops = {
+    .get = mgmt_op_get,
+    .set = mgmt_op_set,
+    .add = mgmt_op_add,
+    .del = mgmt_op_del,
+};
+
+void mgmt_mount(struct endpoint *ep)
+{
+    struct dm_provider p = {&mgmt_ops, ep};
+    dm_mount(ep->model, MS_PREFIX, &p);
+}

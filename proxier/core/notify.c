@@ -1,0 +1,180 @@
+/*
+ * notify.c: parameter attributes and value-change notification (TR-069 A.3.2.4, A.3.2.5,
+ * 3.2.1 and Table 8 "4 VALUE CHANGE").
+ */
+#include "proxier/core/notify.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache/cache.h"
+#include "proxier/common/err.h"
+#include "proxier/common/log.h"
+#include "proxier/core/endpoint.h"
+#include "proxier/core/events.h"
+#include "proxier/dm/dm.h"
+
+const char *const notify_forced_inform[] = {
+    "Device.RootDataModelVersion",
+    "Device.DeviceInfo.HardwareVersion",
+    "Device.DeviceInfo.SoftwareVersion",
+    "Device.DeviceInfo.ProvisioningCode",
+    "Device.ManagementServer.ParameterKey",
+    "Device.ManagementServer.ConnectionRequestURL",
+    "Device.ManagementServer.AliasBasedAddressing",
+    NULL,
+};
+
+/* activeNotify="forceDefaultEnabled" in TR-181: active unless the ACS turns it off. */
+static const char *const default_active[] = {
+    "Device.ManagementServer.ConnectionRequestURL",
+    "Device.ManagementServer.ConnReqJabberID",
+    NULL,
+};
+
+static bool in_list(const char *const *list, const char *path)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (!strcmp(list[i], path))
+            return true;
+    return false;
+}
+
+int notify_attr_get(struct endpoint *ep, const char *path, const struct dm_node *node,
+                    int *notification, char **access_list)
+{
+    char *access = NULL;
+    int stored = 0;
+    int rc = cache_attr_get(ep->env.cache, ep->key, path, &stored, &access);
+    if (rc == CACHE_ERROR)
+        return px_err_set(PX_ERR_INTERNAL, "cannot read attributes: %s",
+                          cache_errmsg(ep->env.cache));
+    if (rc == CACHE_NOTFOUND) {
+        stored = in_list(default_active, path) ? 2 : 0;
+        access = strdup("");
+    }
+    if (node->notify == DM_NOTIFY_FORCED)
+        stored = 2;
+    *notification = stored;
+    *access_list = access;
+    return 0;
+}
+
+int notify_attr_check(const struct dm_node *node, int notification)
+{
+    if (notification < 0 || notification > 2)
+        return px_err_set(PX_ERR_INVALID_ARGUMENTS,
+                          "Notification %d is not 0 (off), 1 (passive) or 2 (active)",
+                          notification);
+    if (notification == 2 && node->notify == DM_NOTIFY_CANDENY)
+        return px_err_set(PX_ERR_NOTIFICATION_REJECTED,
+                          "active notification is not supported for %s", node->path);
+    return 0;
+}
+
+int notify_attr_set(struct endpoint *ep, const char *path, const struct dm_node *node,
+                    bool set_notification, int notification, bool set_access,
+                    const char *access_list)
+{
+    int cur;
+    char *access = NULL;
+    int rc = notify_attr_get(ep, path, node, &cur, &access);
+    if (rc)
+        return rc;
+    if (set_notification && node->notify != DM_NOTIFY_FORCED)
+        cur = notification;
+    rc = cache_attr_set(ep->env.cache, ep->key, path, cur, set_access ? access_list : access);
+    free(access);
+    return rc == CACHE_OK ? 0
+                          : px_err_set(PX_ERR_INTERNAL, "cannot store attributes: %s",
+                                       cache_errmsg(ep->env.cache));
+}
+
+/* DefaultActiveNotificationThrottle: at most one Inform for active notifications per that
+ * many seconds; a change inside the window waits for its end. */
+static void throttle_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct endpoint *ep = arg;
+    ep->last_active_inform = time(NULL);
+    endpoint_add_event(ep, EV_VALUE_CHANGE, "");
+}
+
+static void request_active_inform(struct endpoint *ep)
+{
+    unsigned throttle = mgmt_get_uint(ep, "DefaultActiveNotificationThrottle", 0);
+    time_t now = time(NULL);
+    if (throttle == 0 || now >= ep->last_active_inform + (time_t)throttle) {
+        ep->last_active_inform = now;
+        endpoint_add_event(ep, EV_VALUE_CHANGE, "");
+        return;
+    }
+    if (!ep->throttle_timer)
+        ep->throttle_timer = evtimer_new(ep->env.base, throttle_cb, ep);
+    if (evtimer_pending(ep->throttle_timer, NULL))
+        return;
+    struct timeval tv = {ep->last_active_inform + (time_t)throttle - now, 0};
+    evtimer_add(ep->throttle_timer, &tv);
+}
+
+static void on_change(void *arg, const char *path, const struct dm_node *node, const char *value)
+{
+    struct endpoint *ep = arg;
+    int notification;
+    char *access = NULL;
+    if (notify_attr_get(ep, path, node, &notification, &access) != 0)
+        return;
+    free(access);
+    if (notification == 0)
+        return;
+    LOG_DEBUG("notify", "%s: %s changed (notification %d)", ep->key, path, notification);
+    /* Recorded durably once per parameter, however often it changes (3.2.1). */
+    cache_notify_add(ep->env.cache, ep->key, path, notification);
+    if (notification == 2)
+        request_active_inform(ep);
+}
+
+void notify_attach(struct endpoint *ep)
+{
+    dm_model_on_change(ep->model, on_change, ep);
+}
+
+struct pending_ctx {
+    char **paths;
+    size_t n;
+};
+
+static void collect_pending(void *arg, const char *path, int notification)
+{
+    struct pending_ctx *pc = arg;
+    pc->paths = realloc(pc->paths, (pc->n + 1) * sizeof(char *));
+    pc->paths[pc->n++] = strdup(path);
+}
+
+char **notify_pending(struct endpoint *ep, size_t *n)
+{
+    struct pending_ctx pc = {0};
+    cache_notify_list(ep->env.cache, ep->key, collect_pending, &pc);
+    *n = pc.n;
+    return pc.paths;
+}
+
+void notify_delivered(struct endpoint *ep, char **paths, size_t n)
+{
+    /* Forget exactly what the Inform listed; a change recorded after it stays pending. */
+    struct pending_ctx now = {0};
+    cache_notify_list(ep->env.cache, ep->key, collect_pending, &now);
+    cache_begin(ep->env.cache);
+    cache_notify_clear(ep->env.cache, ep->key);
+    for (size_t i = 0; i < now.n; i++) {
+        bool delivered = false;
+        for (size_t j = 0; j < n && !delivered; j++)
+            delivered = !strcmp(now.paths[i], paths[j]);
+        if (!delivered)
+            cache_notify_add(ep->env.cache, ep->key, now.paths[i], 2);
+        free(now.paths[i]);
+    }
+    cache_commit(ep->env.cache);
+    free(now.paths);
+}

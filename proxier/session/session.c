@@ -1,0 +1,417 @@
+/*
+ * session.c: the CPE side of one CWMP session (TR-069 3.7.1, Table 7).
+ *
+ *   start -> collect Inform parameters (asynchronously, from the providers)
+ *         -> POST Inform  -- 8005: POST the identical Inform again
+ *         -> InformResponse: events confirmed, version chosen (3.7.1.1)
+ *         -> loop: ACS request  -> answer it in the next POST (rpc/)
+ *                  empty reply  -> end, if our empty POST with HoldRequests false was sent;
+ *                                  otherwise send a pending request or the empty POST
+ *         -> end (success) or any failure of 3.7.1.4 (failure)
+ *
+ * The endpoint is told the outcome once, through endpoint_session_ended, which also frees
+ * the session.
+ */
+#include "proxier/session/session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache/cache.h"
+#include "proxier/common/buf.h"
+#include "proxier/common/err.h"
+#include "proxier/common/log.h"
+#include "proxier/core/config.h"
+#include "proxier/core/endpoint.h"
+#include "proxier/core/events.h"
+#include "proxier/core/notify.h"
+#include "proxier/dm/dm.h"
+#include "proxier/rpc/rpc.h"
+#include "proxier/session/http.h"
+#include "proxier/soap/soap.h"
+
+enum session_state { S_COLLECTING, S_INFORM_SENT, S_RUNNING, S_ENDED };
+
+struct session {
+    struct endpoint *ep;
+    enum session_state state;
+    struct http_conn *conn;
+    struct dm_request *inform_req;
+    enum cwmp_version offered;  /* version of our Inform */
+    enum cwmp_version version;  /* version agreed for the rest of the session */
+
+    /* Inform contents, kept for 8005 re-sends and for confirming delivery */
+    struct buf inform_xml;
+    int64_t *event_ids;
+    size_t n_events;
+    char **event_codes;
+    char **changed;             /* value-change parameters listed in the Inform */
+    size_t n_changed;
+    unsigned retries;           /* 8005 replies to the Inform */
+
+    bool hold_requests;
+    bool final_empty_sent;      /* empty POST sent while HoldRequests was false */
+    struct rpc_call *rpc;       /* ACS request being answered */
+    unsigned acs_requests;
+};
+
+static void session_post(struct session *s, const char *body, size_t len, const char *action);
+
+static void session_finish(struct session *s, bool success, const char *why)
+{
+    if (s->state == S_ENDED)
+        return;
+    s->state = S_ENDED;
+    if (success)
+        LOG_INFO("session", "%s: session ended (%u ACS requests)", s->ep->key, s->acs_requests);
+    else
+        LOG_WARN("session", "%s: session failed: %s", s->ep->key, why);
+    /* Events of the "not retried" kind (6 CONNECTION REQUEST) leave the queue with the session
+     * that carried them, whatever happened (Table 8). */
+    if (!success) {
+        for (size_t i = 0; i < s->n_events; i++)
+            if (events_policy(s->event_codes[i])->retry == EV_RETRY_NEVER)
+                cache_event_delete(s->ep->env.cache, s->ep->key, s->event_ids[i]);
+    }
+    endpoint_session_ended(s->ep, success);
+}
+
+/* ---- Inform ---- */
+
+struct inform_events {
+    struct session *s;
+    struct soap_event *events;
+    size_t n, cap;
+};
+
+static void collect_event(void *arg, const struct cache_event *ev)
+{
+    struct inform_events *ie = arg;
+    if (ie->n == ie->cap) {
+        ie->cap = ie->cap ? ie->cap * 2 : 8;
+        ie->events = realloc(ie->events, ie->cap * sizeof(*ie->events));
+        ie->s->event_ids = realloc(ie->s->event_ids, ie->cap * sizeof(int64_t));
+        ie->s->event_codes = realloc(ie->s->event_codes, ie->cap * sizeof(char *));
+    }
+    ie->events[ie->n].code = strdup(ev->code);
+    ie->events[ie->n].command_key = strdup(ev->command_key ? ev->command_key : "");
+    ie->s->event_ids[ie->n] = ev->id;
+    ie->s->event_codes[ie->n] = (char *)ie->events[ie->n].code;
+    ie->n++;
+}
+
+static void free_inform_events(struct inform_events *ie)
+{
+    for (size_t i = 0; i < ie->n; i++)
+        free((char *)ie->events[i].command_key);
+    free(ie->events);
+}
+
+/* The Inform has at most 32 events and the schema wants MaxEnvelopes 1. */
+static void on_inform_values(void *arg, struct dm_request *req)
+{
+    struct session *s = arg;
+    struct endpoint *ep = s->ep;
+    s->inform_req = NULL;
+
+    /* Passive changes ride on this Inform with "4 VALUE CHANGE" (Table 8). */
+    if (s->n_changed > 0 && !cache_event_has(ep->env.cache, ep->key, EV_VALUE_CHANGE))
+        cache_event_add(ep->env.cache, ep->key, EV_VALUE_CHANGE, "", NULL);
+
+    struct inform_events ie = {.s = s};
+    cache_event_list(ep->env.cache, ep->key, collect_event, &ie);
+
+    struct soap_value *params = calloc(req->n_items ? req->n_items : 1, sizeof(*params));
+    size_t n_params = 0;
+    for (size_t i = 0; i < req->n_items; i++) {
+        struct dm_item *it = &req->items[i];
+        if (it->fault)
+            continue; /* a provider that cannot answer does not block the Inform */
+        /* the same parameter may be both forced and changed: list it once */
+        bool dup = false;
+        for (size_t j = 0; j < n_params && !dup; j++)
+            dup = strcmp(params[j].name, it->path) == 0;
+        if (dup)
+            continue;
+        params[n_params].name = it->path;
+        params[n_params].value = it->node->hidden ? "" : (it->value ? it->value : "");
+        params[n_params].type = dm_type_xsd(&it->node->type);
+        n_params++;
+    }
+
+    struct soap_inform inform = {
+        .device_id = {ep->id.manufacturer, ep->id.oui, ep->id.product_class,
+                      ep->id.serial_number},
+        .events = ie.events,
+        .n_events = ie.n,
+        .max_envelopes = 1,
+        .current_time = time(NULL),
+        .retry_count = ep->retry_count,
+        .params = params,
+        .n_params = n_params,
+    };
+    s->n_events = ie.n;
+    char id[32];
+    snprintf(id, sizeof(id), "inform-%ld", (long)time(NULL));
+    struct soap_envelope env = {
+        .version = s->offered,
+        .id = id,
+        .supported_versions = s->offered >= CWMP_V1_4,
+        .supported_versions_text = "1.0,1.1,1.2,1.3,1.4",
+    };
+    int rc = soap_write_inform(&s->inform_xml, &env, &inform);
+    free(params);
+    free_inform_events(&ie);
+    dm_request_free(req);
+    if (rc != 0 || buf_failed(&s->inform_xml)) {
+        session_finish(s, false, "cannot build the Inform");
+        return;
+    }
+    s->state = S_INFORM_SENT;
+    LOG_INFO("session", "%s: Inform with %zu events, RetryCount %u", ep->key, s->n_events,
+             ep->retry_count);
+    session_post(s, s->inform_xml.data, s->inform_xml.len, "Inform");
+}
+
+static void add_inform_param(struct dm_request *req, const struct dm_model *m, const char *path)
+{
+    int fault;
+    const struct dm_node *node = dm_resolve_param(m, path, &fault);
+    if (node)
+        dm_request_add(req, path, node, NULL);
+}
+
+/* Forced Inform parameters, the InformParameter table's enabled rows (A.3.3.1), and the
+ * changed parameters, read in one asynchronous request. */
+static void session_collect(struct session *s)
+{
+    struct endpoint *ep = s->ep;
+    struct dm_request *req = dm_request_new(ep->model, DM_OP_GET);
+    for (size_t i = 0; notify_forced_inform[i]; i++)
+        add_inform_param(req, ep->model, notify_forced_inform[i]);
+    s->changed = notify_pending(ep, &s->n_changed);
+    for (size_t i = 0; i < s->n_changed; i++)
+        add_inform_param(req, ep->model, s->changed[i]);
+    s->inform_req = req;
+    dm_request_start(req, on_inform_values, s);
+}
+
+/* ---- Exchanges ---- */
+
+static void on_http_done(void *arg, const struct http_result *res);
+
+static void session_post(struct session *s, const char *body, size_t len, const char *action)
+{
+    log_trace_soap(s->ep->key, ">>", body, len);
+    if (http_conn_post(s->conn, body, len, action, on_http_done, s) != 0)
+        session_finish(s, false, "HTTP client refused the request");
+}
+
+static void session_post_empty(struct session *s)
+{
+    if (!s->hold_requests)
+        s->final_empty_sent = true;
+    session_post(s, NULL, 0, NULL);
+}
+
+/* Table 7 when no ACS request is outstanding. We have no CPE requests of our own yet
+ * (TransferComplete comes with file transfers), so this is the empty POST. */
+static void session_next(struct session *s)
+{
+    session_post_empty(s);
+}
+
+static void on_rpc_done(void *arg, const char *xml, size_t len)
+{
+    struct session *s = arg;
+    s->rpc = NULL;
+    session_post(s, xml, len, "");
+}
+
+static bool is_acs_request(enum soap_method m)
+{
+    return (m >= SOAP_GetRPCMethods && m <= SOAP_GetOptions) || m == SOAP_Unknown;
+}
+
+static int negotiate_version(struct session *s, const struct soap_msg *msg)
+{
+    if (!msg->header.use_cwmp_version) {
+        /* Table 6: infer from the namespace; there is no way to infer 1.3. */
+        s->version = msg->version < s->offered ? msg->version : s->offered;
+        if (s->version > CWMP_V1_2)
+            s->version = CWMP_V1_2;
+        return 0;
+    }
+    enum cwmp_version v;
+    if (soap_version_parse(msg->header.use_cwmp_version, &v) != 0 || v > s->offered)
+        return px_err_set(-1, "ACS chose CWMP version \"%s\" that we did not offer",
+                          msg->header.use_cwmp_version);
+    s->version = v;
+    return 0;
+}
+
+static void handle_inform_reply(struct session *s, struct soap_msg *msg)
+{
+    struct endpoint *ep = s->ep;
+    if (msg->method == SOAP_Fault && msg->fault_code == 8005 &&
+        s->retries < ep->env.cfg->max_retry_requests) {
+        s->retries++;
+        LOG_INFO("session", "%s: ACS asked to retry the Inform (8005)", ep->key);
+        session_post(s, s->inform_xml.data, s->inform_xml.len, "Inform");
+        return;
+    }
+    if (msg->method == SOAP_Fault) {
+        char why[300];
+        snprintf(why, sizeof(why), "Inform answered with fault %d %s", msg->fault_code,
+                 msg->fault_string ? msg->fault_string : "");
+        session_finish(s, false, why);
+        return;
+    }
+    if (msg->method != SOAP_InformResponse) {
+        session_finish(s, false, "expected InformResponse");
+        return;
+    }
+    if (negotiate_version(s, msg) != 0) {
+        /* 3.7.1.1: abort session initiation by closing the TCP connection. */
+        session_finish(s, false, px_err_msg());
+        return;
+    }
+    endpoint_inform_delivered(ep, s->event_ids, s->event_codes, s->n_events);
+    notify_delivered(ep, s->changed, s->n_changed);
+    s->state = S_RUNNING;
+    s->hold_requests = msg->header.hold_requests;
+    LOG_DEBUG("session", "%s: InformResponse, CWMP %s", ep->key, soap_version_string(s->version));
+    session_next(s);
+}
+
+static void handle_running_reply(struct session *s, struct soap_msg *msg)
+{
+    s->hold_requests = msg->method != SOAP_NONE && msg->header.hold_requests;
+    if (msg->method == SOAP_NONE) {
+        /* 3.7.1.4: an empty ACS response ends the session once our final empty POST went. */
+        if (s->final_empty_sent)
+            session_finish(s, true, NULL);
+        else
+            session_next(s);
+        return;
+    }
+    if (is_acs_request(msg->method)) {
+        s->acs_requests++;
+        LOG_DEBUG("session", "%s: ACS request %s", s->ep->key, msg->method_name);
+        /* rpc_handle returns NULL when it already answered (synchronously). */
+        s->rpc = rpc_handle(s->ep, msg, s->version, on_rpc_done, s);
+        return;
+    }
+    /* A response or fault for a request we did not send: a protocol violation. */
+    session_finish(s, false, "unexpected message from the ACS");
+}
+
+static void on_http_done(void *arg, const struct http_result *res)
+{
+    struct session *s = arg;
+    char why[512];
+    if (res->error) {
+        snprintf(why, sizeof(why), "HTTP transport: %s",
+                 res->error_text ? res->error_text : "error");
+        session_finish(s, false, why);
+        return;
+    }
+    if (res->status != 200 && res->status != 204) {
+        snprintf(why, sizeof(why), "HTTP status %ld from the ACS", res->status);
+        session_finish(s, false, why);
+        return;
+    }
+    log_trace_soap(s->ep->key, "<<", res->body, res->body_len);
+    struct soap_msg msg;
+    int rc = soap_parse(res->status == 204 ? "" : res->body, res->status == 204 ? 0 : res->body_len,
+                        &msg);
+    if (rc != 0 && s->state == S_RUNNING && is_acs_request(msg.method)) {
+        /* A known request with bad arguments: the envelope is fine, so answer with the
+         * fault (A.5.1 9003) and go on. */
+        struct buf fault = BUF_INIT;
+        LOG_INFO("session", "%s: %s rejected: %s", s->ep->key,
+                 soap_method_name(msg.method), px_err_msg());
+        rpc_write_fault(&fault, &msg, s->version, rc, px_err_msg());
+        s->hold_requests = msg.header.hold_requests;
+        soap_msg_free(&msg);
+        session_post(s, fault.data, fault.len, "");
+        buf_free(&fault);
+        return;
+    }
+    if (rc != 0) {
+        /* 3.7.1.4: XML not well-formed or not a valid SOAP structure ends the session. */
+        snprintf(why, sizeof(why), "malformed message from the ACS: %s", px_err_msg());
+        soap_msg_free(&msg);
+        session_finish(s, false, why);
+        return;
+    }
+    if (s->state == S_INFORM_SENT)
+        handle_inform_reply(s, &msg);
+    else
+        handle_running_reply(s, &msg);
+    soap_msg_free(&msg);
+}
+
+/* ---- Life cycle ---- */
+
+static enum cwmp_version configured_version(const struct endpoint *ep)
+{
+    enum cwmp_version v = CWMP_V1_4;
+    soap_version_parse(ep->env.cfg->cwmp_version, &v);
+    return ep->revert_to_v10 ? CWMP_V1_0 : v;
+}
+
+struct session *session_start(struct endpoint *ep)
+{
+    struct session *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->ep = ep;
+    s->offered = configured_version(ep);
+    s->version = s->offered;
+    const struct px_config *cfg = ep->env.cfg;
+    const char *username = mgmt_get(ep, "Username");
+    struct http_conn_config hc = {
+        .url = mgmt_get(ep, "URL"),
+        .username = username,
+        .password = mgmt_get(ep, "Password"),
+        .ca_file = cfg->acs_ca_file,
+        .ca_path = cfg->acs_ca_path,
+        .client_cert = cfg->acs_client_cert,
+        .client_key = cfg->acs_client_key,
+        .verify_peer = cfg->acs_verify_peer,
+        .gzip = strcmp(mgmt_get(ep, "HTTPCompression"), "GZIP") == 0,
+        .timeout_s = cfg->acs_timeout,
+    };
+    s->conn = http_conn_new(ep->env.http, &hc);
+    if (!s->conn) {
+        free(s);
+        return NULL;
+    }
+    LOG_INFO("session", "%s: starting session with %s", ep->key, hc.url);
+    ep->session = s;
+    session_collect(s);
+    return s;
+}
+
+void session_free(struct session *s)
+{
+    if (!s)
+        return;
+    if (s->rpc)
+        rpc_cancel(s->rpc);
+    if (s->inform_req)
+        dm_request_free(s->inform_req);
+    http_conn_free(s->conn);
+    buf_free(&s->inform_xml);
+    for (size_t i = 0; i < s->n_events; i++)
+        free(s->event_codes[i]);
+    free(s->event_codes);
+    free(s->event_ids);
+    for (size_t i = 0; i < s->n_changed; i++)
+        free(s->changed[i]);
+    free(s->changed);
+    free(s);
+}

@@ -1,0 +1,195 @@
+"""The CWMP session of the gateway endpoint against the test ACS (TR-069 3.7.1, 3.4, 3.2.1):
+the Inform and its events, version negotiation, 8005, failures and retries with RetryCount,
+authentication, cookies, redirects, HoldRequests and compression."""
+import unittest
+
+from support import ProxierTestCase, soapmsg as m
+
+FORCED = ["Device.RootDataModelVersion", "Device.DeviceInfo.HardwareVersion",
+          "Device.DeviceInfo.SoftwareVersion", "Device.DeviceInfo.ProvisioningCode",
+          "Device.ManagementServer.ParameterKey", "Device.ManagementServer.ConnectionRequestURL",
+          "Device.ManagementServer.AliasBasedAddressing"]
+
+
+def codes(session):
+    return [code for code, _ in session.inform.events]
+
+
+class FirstContact(ProxierTestCase):
+    def test_first_inform_has_bootstrap_boot_identity_and_forced_parameters(self):
+        self.start_daemon({"device": {"oui": "A1B2C3", "product_class": "HG-1",
+                                      "manufacturer": "Acme"}})
+        s = self.acs.wait_sessions(1)[0]
+        self.assertTrue(s.ended_ok)
+        self.assertEqual(codes(s), ["0 BOOTSTRAP", "1 BOOT"])
+        self.assertEqual(s.inform.device_id, {"Manufacturer": "Acme", "OUI": "A1B2C3",
+                                              "ProductClass": "HG-1",
+                                              "SerialNumber": "PXTEST0001"})
+        self.assertEqual(s.inform.retry_count, 0)
+        self.assertEqual(s.inform.max_envelopes, 1)
+        self.assertEqual(sorted(s.inform.parameters), sorted(FORCED))
+        self.assertEqual(s.inform.parameters["Device.RootDataModelVersion"][0], "2.19")
+        self.assertIn(b"SupportedCWMPVersions", s.inform.raw)
+        self.assertIn(b"urn:dslforum-org:cwmp-1-2", s.inform.raw)
+
+    def test_restart_sends_boot_without_bootstrap(self):
+        d = self.start_daemon()
+        self.acs.wait_sessions(1)
+        d.restart()
+        s = self.acs.wait_sessions(2)[1]
+        self.assertEqual(codes(s), ["1 BOOT"])
+
+    def test_acs_url_change_brings_bootstrap_to_the_new_url(self):
+        self.start_daemon()
+        self.acs.wait_sessions(1)
+        # The same server under another path counts as a modified URL (Table 8).
+        new_url = self.acs.base_url + "/acs2"
+        self.acs.queue(m.rpc_spv([("Device.ManagementServer.URL", new_url, "xsd:string")]))
+        self.acs.queue(m.rpc_gpv(["Device.ManagementServer.ParameterKey"]))
+        # the SPV needs a session: a restart brings one, then the BOOTSTRAP session follows
+        self.daemons[0].restart()
+        s3 = self.acs.wait_sessions(3)[2]
+        self.assertEqual(codes(s3), ["0 BOOTSTRAP"])
+        self.assertEqual(s3.paths[0], "/acs2")
+
+
+class Negotiation(ProxierTestCase):
+    def test_use_cwmp_version_12_is_honoured(self):
+        self.acs.use_cwmp_version = "1.2"
+        self.acs.queue(m.rpc_gpv(["Device.DeviceInfo.Manufacturer"]))
+        self.start_daemon()
+        s = self.acs.wait_sessions(1)[0]
+        self.assertTrue(s.ended_ok)
+        self.assertEqual(s.responses[0].method, "GetParameterValuesResponse")
+
+    def test_version_we_did_not_offer_aborts_the_session(self):
+        self.acs.use_cwmp_version = "1.7"
+        self.start_daemon({"cwmp": {"retry_interval_multiplier": 1000}})
+        first = self.acs.wait_sessions(1)[0]
+        self.assertFalse(first.ended_ok)
+        self.acs.use_cwmp_version = "auto"
+        s = self.acs.wait_sessions(2, timeout=20)[1]
+        self.assertEqual(s.inform.retry_count, 1)
+        self.assertIn("0 BOOTSTRAP", codes(s))
+
+    def test_offering_only_cwmp_12(self):
+        self.start_daemon({"cwmp": {"version": "1.2"}})
+        s = self.acs.wait_sessions(1)[0]
+        self.assertTrue(s.ended_ok)
+        self.assertNotIn(b"SupportedCWMPVersions", s.inform.raw)
+
+
+class Retries(ProxierTestCase):
+    def test_8005_makes_the_cpe_resend_the_identical_inform(self):
+        self.acs.inject("Inform", fault=8005, times=2)
+        self.start_daemon()
+        s = self.acs.wait_sessions(1)[0]
+        self.assertTrue(s.ended_ok)
+        self.assertEqual(len(s.informs), 3)
+        self.assertEqual(s.informs[0].raw, s.informs[2].raw)
+
+    def test_inform_fault_fails_the_session_and_retry_count_grows_then_resets(self):
+        self.acs.inject("Inform", fault=8003, times=2)
+        self.start_daemon({"cwmp": {"retry_interval_multiplier": 1000}})
+        sessions = self.acs.wait_sessions(3, timeout=30)
+        self.assertEqual([s.inform.retry_count for s in sessions], [0, 1, 2])
+        self.assertTrue(sessions[2].ended_ok)
+        # undelivered events are all retried in the immediately following session
+        self.assertEqual(codes(sessions[2]), ["0 BOOTSTRAP", "1 BOOT"])
+        self.daemons[0].restart()
+        s = self.acs.wait_sessions(4)[3]
+        self.assertEqual(s.inform.retry_count, 0)
+
+    def test_http_errors_and_dropped_connections_are_retried(self):
+        self.acs.inject("Inform", status=500)
+        self.acs.inject("Inform", close=True)
+        self.acs.inject("empty", status=503)
+        self.start_daemon({"cwmp": {"retry_interval_multiplier": 1000}})
+        self.acs.wait_for(lambda: any(s.ended_ok for s in self.acs.sessions), timeout=30,
+                          what="a successful session")
+        ok = [s for s in self.acs.sessions if s.ended_ok][0]
+        self.assertEqual(ok.inform.retry_count, 3)
+        # the third session's InformResponse confirmed BOOTSTRAP and BOOT before its empty
+        # POST failed: they are not sent again (Table 8), the retry carries no event
+        confirmed = [s for s in self.acs.sessions if s.inform_done and not s.ended_ok]
+        self.assertEqual([codes(s) for s in confirmed], [["0 BOOTSTRAP", "1 BOOT"]])
+        self.assertEqual(codes(ok), [])
+
+    def test_malformed_acs_reply_fails_the_session(self):
+        self.acs.queue(m.rpc_raw("<cwmp:GetParameterValues><ParameterNames>"))
+        self.start_daemon({"cwmp": {"retry_interval_multiplier": 1000}})
+        first = self.acs.wait_sessions(1)[0]
+        self.assertFalse(first.ended_ok)
+        second = self.acs.wait_sessions(2, timeout=20)[1]
+        self.assertTrue(second.ended_ok)
+        self.assertEqual(second.inform.retry_count, 1)
+
+
+class Transport(ProxierTestCase):
+    def test_session_uses_one_connection_and_returns_the_cookie(self):
+        self.acs.queue(m.rpc_gpv(["Device.DeviceInfo.SerialNumber"]))
+        self.acs.queue(m.rpc_gpn("Device.", True))
+        self.start_daemon()
+        s = self.acs.wait_sessions(1)[0]
+        self.assertTrue(s.ended_ok)
+        self.assertEqual(len(set(s.conn_ids)), 1)
+        self.assertTrue(all(s.cookies_seen[1:]))
+
+    def test_redirect_chain_is_followed_for_the_session_only(self):
+        self.acs.inject("Inform", redirect=307, times=3)
+        self.acs.queue(m.rpc_gpv(["Device.ManagementServer.URL"]))
+        self.start_daemon()
+        s = self.acs.wait_sessions(1)[0]
+        self.assertTrue(s.ended_ok)
+        # the configured URL is not changed by a redirect (TR-069 3.4.5)
+        self.assertEqual(s.responses[0].value["Device.ManagementServer.URL"][0], self.acs.url)
+
+    def test_hold_requests_is_honoured(self):
+        self.acs.inform_hold_requests = True
+        self.acs.queue(m.rpc_gpv(["Device.DeviceInfo.Manufacturer"], hold_requests=True))
+        self.start_daemon()
+        s = self.acs.wait_sessions(1)[0]
+        self.assertTrue(s.ended_ok)
+
+    def test_gzip_and_the_415_fallback(self):
+        self.acs.reject_compressed = True
+        self.acs.queue(m.rpc_gpv(["Device.ManagementServer.HTTPCompression"]))
+        self.start_daemon({"acs": {"compression": "GZIP"}})
+        s = self.acs.wait_sessions(1)[0]
+        self.assertTrue(s.ended_ok)
+        self.assertEqual(s.responses[0].value["Device.ManagementServer.HTTPCompression"][0],
+                         "GZIP")
+
+
+class DigestAuth(ProxierTestCase):
+    acs_options = {"auth": "digest", "username": "A1B2C3-HG%2D1-PXTEST0001",
+                   "password": "s3cret"}
+
+    def test_digest_with_the_default_username_of_3_4_4(self):
+        # no username configured: "<OUI>-<ProductClass>-<Serial>" with "-" percent-encoded
+        self.start_daemon({"device": {"oui": "A1B2C3", "product_class": "HG-1"},
+                           "acs": {"username": None}})
+        s = self.acs.wait_sessions(1)[0]
+        self.assertTrue(s.ended_ok)
+        self.assertTrue(s.auth.ok)
+
+    def test_wrong_password_fails_and_is_retried(self):
+        self.start_daemon({"device": {"oui": "A1B2C3", "product_class": "HG-1"},
+                           "acs": {"username": None, "password": "wrong"},
+                           "cwmp": {"retry_interval_multiplier": 1000}})
+        self.acs.wait_for(lambda: len(self.acs.requests) >= 4, timeout=20,
+                          what="a retry after the 401")
+        self.assertFalse(any(s.ended_ok for s in self.acs.sessions))
+
+
+class BasicAuth(ProxierTestCase):
+    acs_options = {"auth": "basic", "username": "cpe", "password": "pw"}
+
+    def test_basic(self):
+        self.start_daemon({"acs": {"username": "cpe", "password": "pw"}})
+        s = self.acs.wait_sessions(1)[0]
+        self.assertTrue(s.ended_ok)
+
+
+if __name__ == "__main__":
+    unittest.main()
