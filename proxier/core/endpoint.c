@@ -159,15 +159,24 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* TR-069 Table 3: the n-th retry waits a random time in [m*(k/1000)^(n-1), m*(k/1000)^n]
- * seconds, n capped at 10. */
-static double retry_wait_seconds(const struct endpoint *ep)
+ * seconds; from the tenth retry on the range stays that of the tenth. */
+void endpoint_retry_range(unsigned m, unsigned k, unsigned n, double *lo, double *hi)
 {
-    double m = mgmt_get_uint(ep, "CWMPRetryMinimumWaitInterval", 5);
-    double k = mgmt_get_uint(ep, "CWMPRetryIntervalMultiplier", 2000) / 1000.0;
-    unsigned n = ep->post_boot_retries < 1 ? 1 : ep->post_boot_retries;
+    double factor = k / 1000.0;
+    if (n < 1)
+        n = 1;
     if (n > 10)
         n = 10;
-    double lo = m * pow(k, n - 1), hi = m * pow(k, n);
+    *lo = m * pow(factor, n - 1);
+    *hi = m * pow(factor, n);
+}
+
+static double retry_wait_seconds(const struct endpoint *ep)
+{
+    double lo, hi;
+    endpoint_retry_range(mgmt_get_uint(ep, "CWMPRetryMinimumWaitInterval", 5),
+                         mgmt_get_uint(ep, "CWMPRetryIntervalMultiplier", 2000),
+                         ep->post_boot_retries, &lo, &hi);
     return lo + (hi - lo) * util_random_unit();
 }
 

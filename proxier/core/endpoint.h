@@ -130,6 +130,10 @@ char *mgmt_default_username(const struct endpoint_identity *id);
 char *endpoint_setting(const struct endpoint *ep, const char *key); /* caller frees */
 int endpoint_setting_set(struct endpoint *ep, const char *key, const char *value);
 
+/* TR-069 Table 3: the wait range in seconds before the n-th retry (n >= 1) for
+ * CWMPRetryMinimumWaitInterval m and CWMPRetryIntervalMultiplier k. */
+void endpoint_retry_range(unsigned m, unsigned k, unsigned n, double *lo, double *hi);
+
 /* Timers that depend on ManagementServer values (periodic inform). */
 void endpoint_rearm_periodic(struct endpoint *ep);
 /* ScheduleInform (A.4.1.4): persisted, survives a restart. */
