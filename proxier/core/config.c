@@ -66,6 +66,7 @@ static const struct key_desc keys[] = {
     UINT("cwmp", "default_active_notification_throttle", default_active_notification_throttle, 0,
          0xFFFFFFFFu),
     UINT("cwmp", "provider_deadline_ms", provider_deadline_ms, 10, 600000),
+    UINT("cwmp", "session_timeout", session_timeout, 0, 86400),
     UINT("connection_request", "port", cr_port, 0, 65535),
     STR("connection_request", "address", cr_address),
     STR("connection_request", "username", cr_username),
@@ -105,6 +106,7 @@ void config_defaults(struct px_config *cfg)
     cfg->retry_interval_multiplier = 2000;
     cfg->max_retry_requests = 10;
     cfg->provider_deadline_ms = 5000;
+    cfg->session_timeout = 60;
     cfg->cr_port = 7547;
     set_string(&cfg->db_path, "/var/lib/proxierd/proxierd.db");
     cfg->db_sync_full = true;
@@ -269,6 +271,9 @@ int config_validate(const struct px_config *cfg)
     if (strlen(cfg->oui) != 6 || strspn(cfg->oui, "0123456789ABCDEF") != 6)
         return px_err_set(-1, "device.oui \"%s\" is not 6 upper-case hexadecimal digits",
                           cfg->oui);
+    if (cfg->session_timeout != 0 && cfg->session_timeout < 30)
+        return px_err_set(-1, "cwmp.session_timeout %u: TR-069 Table 4 wants 0 (off) or at "
+                          "least 30 seconds", cfg->session_timeout);
     if (!cfg->db_path || !cfg->db_path[0])
         return px_err_set(-1, "cache.path is empty");
     return 0;

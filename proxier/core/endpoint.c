@@ -226,7 +226,6 @@ void endpoint_session_ended(struct endpoint *ep, bool success)
     if (success) {
         ep->retry_count = 0;
         ep->post_boot_retries = 0;
-        ep->revert_to_v10 = false;
         endpoint_setting_set(ep, SETTING_RETRY_COUNT, "0");
         if (run_pending_actions(ep))
             return;

@@ -59,6 +59,16 @@ struct session {
 
 static void session_post(struct session *s, const char *body, size_t len, const char *action);
 
+/* 3.2.1.1 / 3.7.2.1: an ACS that knows only CWMP 1.0 may refuse a newer Inform with an HTTP
+ * or SOAP fault. Such a refusal makes the next retry offer 1.0; a refused 1.0 Inform makes
+ * the one after offer our own version again. A session that works in 1.0 keeps 1.0 until
+ * the daemon restarts. */
+static void suspect_old_acs(struct session *s)
+{
+    if (s->state == S_INFORM_SENT)
+        s->ep->revert_to_v10 = s->offered > CWMP_V1_0;
+}
+
 static void session_finish(struct session *s, bool success, const char *why)
 {
     if (s->state == S_ENDED)
@@ -107,6 +117,14 @@ static void free_inform_events(struct inform_events *ie)
     for (size_t i = 0; i < ie->n; i++)
         free((char *)ie->events[i].command_key);
     free(ie->events);
+}
+
+/* 3.7.1.1: every version we support, up to the one we offer. */
+static const char *supported_versions_text(enum cwmp_version offered)
+{
+    static const char *const lists[] = {"1.0", "1.0,1.1", "1.0,1.1,1.2", "1.0,1.1,1.2,1.3",
+                                        "1.0,1.1,1.2,1.3,1.4"};
+    return lists[offered];
 }
 
 /* The Inform has at most 32 events and the schema wants MaxEnvelopes 1. */
@@ -159,7 +177,9 @@ static void on_inform_values(void *arg, struct dm_request *req)
         .version = s->offered,
         .id = id,
         .supported_versions = s->offered >= CWMP_V1_4,
-        .supported_versions_text = "1.0,1.1,1.2,1.3,1.4",
+        .supported_versions_text = supported_versions_text(s->offered),
+        /* Table 4: a suggestion to the ACS, only in an Inform, from CWMP 1.3 on. */
+        .session_timeout = s->offered >= CWMP_V1_3 ? ep->env.cfg->session_timeout : 0,
     };
     int rc = soap_write_inform(&s->inform_xml, &env, &inform);
     free(params);
@@ -264,6 +284,7 @@ static void handle_inform_reply(struct session *s, struct soap_msg *msg)
     }
     if (msg->method == SOAP_Fault) {
         char why[300];
+        suspect_old_acs(s);
         snprintf(why, sizeof(why), "Inform answered with fault %d %s", msg->fault_code,
                  msg->fault_string ? msg->fault_string : "");
         session_finish(s, false, why);
@@ -319,6 +340,8 @@ static void on_http_done(void *arg, const struct http_result *res)
         return;
     }
     if (res->status != 200 && res->status != 204) {
+        if (res->status != 401 && res->status != 407)
+            suspect_old_acs(s);
         snprintf(why, sizeof(why), "HTTP status %ld from the ACS", res->status);
         session_finish(s, false, why);
         return;

@@ -72,6 +72,23 @@ class Negotiation(ProxierTestCase):
         self.assertEqual(s.inform.retry_count, 1)
         self.assertIn("0 BOOTSTRAP", codes(s))
 
+    def test_session_timeout_header_is_offered(self):
+        self.start_daemon({"cwmp": {"session_timeout": 90}})
+        s = self.acs.wait_sessions(1)[0]
+        self.assertIn(b">90</cwmp:SessionTimeout>", s.inform.raw)
+
+    def test_refused_inform_makes_the_retry_fall_back_to_cwmp_10(self):
+        # 3.2.1.1: an HTTP fault to the first Inform suggests an ACS that only knows 1.0
+        self.acs.inject("Inform", status=500)
+        self.acs.queue(m.rpc_gpv(["Device.DeviceInfo.Manufacturer"]))
+        self.start_daemon({"cwmp": {"retry_interval_multiplier": 1000}})
+        s = self.acs.wait_sessions(1, timeout=20)[0]
+        self.assertTrue(s.ended_ok)
+        self.assertIn(b"urn:dslforum-org:cwmp-1-0", s.inform.raw)
+        self.assertNotIn(b"SupportedCWMPVersions", s.inform.raw)
+        self.assertEqual(s.inform.retry_count, 1)
+        self.assertIn(b"urn:dslforum-org:cwmp-1-0", s.responses[0].raw)
+
     def test_offering_only_cwmp_12(self):
         self.start_daemon({"cwmp": {"version": "1.2"}})
         s = self.acs.wait_sessions(1)[0]
