@@ -21,6 +21,7 @@
 #include "proxier/common/log.h"
 #include "proxier/core/config.h"
 #include "proxier/core/endpoint.h"
+#include "proxier/ctl/ctl.h"
 #include "proxier/dm/dm.h"
 #include "proxier/gateway/gateway.h"
 #include "proxier/session/http.h"
@@ -34,6 +35,7 @@ struct daemon {
     struct http_multi *http;
     struct dm_schema *schema;
     struct endpoint *gateway;
+    struct ctl *ctl;
     enum after_loop after;
 };
 
@@ -171,11 +173,19 @@ static int daemon_setup(struct daemon *d)
         LOG_ERROR("main", "cannot create the gateway endpoint: %s", px_err_msg());
         return -1;
     }
+    if (d->cfg.control_socket && *d->cfg.control_socket) {
+        d->ctl = ctl_new(d->base, d->cfg.control_socket, d->gateway);
+        if (!d->ctl) {
+            LOG_ERROR("main", "%s", px_err_msg());
+            return -1;
+        }
+    }
     return 0;
 }
 
 static void daemon_teardown(struct daemon *d)
 {
+    ctl_free(d->ctl);
     gateway_endpoint_free(d->gateway);
     if (d->http)
         http_multi_free(d->http);
@@ -235,7 +245,7 @@ int main(int argc, char **argv)
         struct event *intr = evsignal_new(d.base, SIGINT, on_signal, &d);
         evsignal_add(term, NULL);
         evsignal_add(intr, NULL);
-        endpoint_start(d.gateway);
+        gateway_endpoint_start(d.gateway);
         event_base_dispatch(d.base);
         event_free(term);
         event_free(intr);

@@ -73,6 +73,7 @@ static const struct key_desc keys[] = {
     STR("connection_request", "password", cr_password),
     STR("cache", "path", db_path),
     {"cache", "synchronous", KEY_SYNC, offsetof(struct px_config, db_sync_full), 0, 0, NULL},
+    STR("control", "socket", control_socket),
     {"log", "level", KEY_LOGLEVEL, offsetof(struct px_config, log_level), 0, 0, NULL},
     {"log", "target", KEY_LOGTARGET, offsetof(struct px_config, log_syslog), 0, 0, NULL},
     BOOL("log", "trace", log_trace),

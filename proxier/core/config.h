@@ -57,6 +57,9 @@ struct px_config {
     char *db_path;
     bool db_sync_full;
 
+    /* [control] */
+    char *control_socket; /* NULL/"" = no control socket */
+
     /* [log] */
     int log_level;
     bool log_syslog;

@@ -227,8 +227,15 @@ struct endpoint *gateway_endpoint_new(const struct endpoint_env *env,
     gw->ep->host_data = gw;
     load_first_use(gw);
     ensure_supported_dm_row(gw);
-    check_versions(gw);
     return gw->ep;
+}
+
+int gateway_endpoint_start(struct endpoint *ep)
+{
+    int rc = endpoint_start(ep);
+    /* After the boot has applied Table 8's reboot policy: an upgrade is news of this boot. */
+    check_versions(ep->host_data);
+    return rc;
 }
 
 void gateway_endpoint_free(struct endpoint *ep)

@@ -21,6 +21,9 @@ struct dm_schema *gateway_schema_new(void);
 struct endpoint *gateway_endpoint_new(const struct endpoint_env *env,
                                       const struct dm_schema *schema,
                                       const struct endpoint_hooks *hooks);
+/* Boot the endpoint (endpoint_start), then report a SoftwareVersion/HardwareVersion that
+ * changed since the last run (a firmware upgrade) as a value change. */
+int gateway_endpoint_start(struct endpoint *ep);
 void gateway_endpoint_free(struct endpoint *ep);
 
 #endif

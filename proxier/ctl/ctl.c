@@ -1,0 +1,225 @@
+/*
+ * ctl.c: the local control socket (see ctl.h). Each connection is a bufferevent; one command
+ * per line, at most CTL_MAX_LINE bytes; requests to the data model are asynchronous like the
+ * ACS's, and the reply is written when the provider answers.
+ */
+#include "proxier/ctl/ctl.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "proxier/common/err.h"
+#include "proxier/common/log.h"
+#include "proxier/core/endpoint.h"
+#include "proxier/dm/dm.h"
+
+#define CTL_MAX_LINE 4096
+
+struct ctl {
+    struct evconnlistener *listener;
+    struct endpoint *ep;
+    char *path;
+};
+
+/* One command in flight on a connection; the connection stays alive until it answers. */
+struct ctl_cmd {
+    struct bufferevent *bev;
+    struct endpoint *ep;
+    char *path;
+    char *value;
+};
+
+static void reply(struct bufferevent *bev, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void reply(struct bufferevent *bev, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    evbuffer_add_vprintf(bufferevent_get_output(bev), fmt, ap);
+    va_end(ap);
+    evbuffer_add(bufferevent_get_output(bev), "\n", 1);
+}
+
+static void cmd_free(struct ctl_cmd *cmd)
+{
+    bufferevent_enable(cmd->bev, EV_READ);
+    free(cmd->path);
+    free(cmd->value);
+    free(cmd);
+}
+
+static void get_done(void *arg, struct dm_request *req)
+{
+    struct ctl_cmd *cmd = arg;
+    struct dm_item *it = &req->items[0];
+    if (it->fault)
+        reply(cmd->bev, "error %d %s", it->fault, it->fault_string ? it->fault_string : "");
+    else
+        reply(cmd->bev, "ok %s", it->node->hidden ? "" : (it->value ? it->value : ""));
+    dm_request_free(req);
+    cmd_free(cmd);
+}
+
+static void set_done(void *arg, struct dm_request *req)
+{
+    struct ctl_cmd *cmd = arg;
+    struct dm_item *it = &req->items[0];
+    int fault = it->fault ? it->fault : req->fault;
+    if (fault) {
+        const char *text = it->fault_string ? it->fault_string : req->fault_string;
+        reply(cmd->bev, "error %d %s", fault, text ? text : "");
+    } else {
+        LOG_INFO("ctl", "local change %s = %s", it->path, it->value);
+        /* Not the ACS's own change: it is reported if notification is on. */
+        dm_value_changed(cmd->ep->model, it->path, it->value);
+        reply(cmd->bev, "ok");
+    }
+    dm_request_free(req);
+    cmd_free(cmd);
+}
+
+static int start_get(struct ctl_cmd *cmd)
+{
+    int fault;
+    const struct dm_node *node = dm_resolve_param(cmd->ep->model, cmd->path, &fault);
+    if (!node)
+        return fault;
+    struct dm_request *req = dm_request_new(cmd->ep->model, DM_OP_GET);
+    dm_request_add(req, cmd->path, node, NULL);
+    dm_request_start(req, get_done, cmd);
+    return 0;
+}
+
+static int start_set(struct ctl_cmd *cmd)
+{
+    if (cmd->ep->session)
+        return px_err_set(PX_ERR_REQUEST_DENIED,
+                          "busy: the ACS is in a session, try again when it ends");
+    const struct dm_node *node;
+    char *canonical = NULL;
+    int rc = dm_check_set(cmd->ep->model, cmd->path, cmd->value, NULL, &node, &canonical);
+    if (rc)
+        return rc;
+    struct dm_request *req = dm_request_new(cmd->ep->model, DM_OP_SET);
+    dm_request_add(req, cmd->path, node, canonical);
+    free(canonical);
+    dm_request_start(req, set_done, cmd);
+    return 0;
+}
+
+/* Split "verb arg1 rest" in place. */
+static void split(char *line, char **verb, char **arg, char **rest)
+{
+    *verb = strtok_r(line, " ", rest);
+    *arg = *verb ? strtok_r(NULL, " ", rest) : NULL;
+}
+
+static void run_line(struct bufferevent *bev, struct endpoint *ep, char *line)
+{
+    char *verb, *arg, *rest;
+    split(line, &verb, &arg, &rest);
+    if (!verb)
+        return;
+    if (!strcmp(verb, "status")) {
+        reply(bev, "ok session=%s retry_count=%u", ep->session ? "active" : "idle",
+              ep->retry_count);
+        return;
+    }
+    bool is_get = !strcmp(verb, "get"), is_set = !strcmp(verb, "set");
+    if ((!is_get && !is_set) || !arg || (is_set && !rest)) {
+        reply(bev, "error %d usage: get PATH | set PATH VALUE | status",
+              PX_ERR_INVALID_ARGUMENTS);
+        return;
+    }
+    struct ctl_cmd *cmd = calloc(1, sizeof(*cmd));
+    cmd->bev = bev;
+    cmd->ep = ep;
+    cmd->path = strdup(arg);
+    cmd->value = strdup(is_set ? rest : "");
+    bufferevent_disable(bev, EV_READ); /* one command at a time per connection */
+    px_err_clear();
+    int rc = is_get ? start_get(cmd) : start_set(cmd);
+    if (rc) {
+        reply(bev, "error %d %s", rc, px_err_msg());
+        cmd_free(cmd);
+    }
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    struct ctl *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    char *line;
+    size_t len;
+    while ((bufferevent_get_enabled(bev) & EV_READ) &&
+           (line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF))) {
+        run_line(bev, c->ep, line);
+        free(line);
+    }
+    if (evbuffer_get_length(in) > CTL_MAX_LINE) {
+        reply(bev, "error %d line too long", PX_ERR_INVALID_ARGUMENTS);
+        evbuffer_drain(in, evbuffer_get_length(in));
+    }
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+        bufferevent_free(bev);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int len, void *arg)
+{
+    struct event_base *base = evconnlistener_get_base(l);
+    struct bufferevent *bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_setcb(bev, on_read, NULL, on_event, arg);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+struct ctl *ctl_new(struct event_base *base, const char *path, struct endpoint *ep)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        px_err_set(-1, "control socket path %s is too long", path);
+        return NULL;
+    }
+    strcpy(sa.sun_path, path);
+    unlink(path);
+    mode_t old = umask(0177); /* the socket file is created 0600 */
+    struct evconnlistener *l = evconnlistener_new_bind(
+        base, on_accept, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 8,
+        (struct sockaddr *)&sa, sizeof(sa));
+    umask(old);
+    if (!l) {
+        px_err_set(-1, "cannot listen on %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct ctl *c = calloc(1, sizeof(*c));
+    c->listener = l;
+    c->ep = ep;
+    c->path = strdup(path);
+    evconnlistener_set_cb(l, on_accept, c);
+    return c;
+}
+
+void ctl_free(struct ctl *c)
+{
+    if (!c)
+        return;
+    evconnlistener_free(c->listener);
+    unlink(c->path);
+    free(c->path);
+    free(c);
+}

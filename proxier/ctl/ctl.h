@@ -1,0 +1,26 @@
+/*
+ * ctl.h: the local control socket of proxierd: a UNIX stream socket (mode 0600) speaking one
+ * line per command, for the gateway's own LAN-side management and for operators.
+ *
+ *   get PATH           -> "ok VALUE"
+ *   set PATH VALUE     -> "ok"   a local change: checked like an ACS set, stored, and then
+ *                                 reported for notification (TR-069 A.3.2.4) since it was
+ *                                 not made by the ACS
+ *   status             -> "ok session=idle|active retry_count=N"
+ *   anything wrong     -> "error CODE message" (CODE is the TR-069 fault code)
+ *
+ * While the endpoint is in a session, set answers "error 9001 busy: ..." so that the ACS
+ * never sees a change by another entity within its session (TR-069 3.7.1.1).
+ */
+#ifndef PX_CTL_H
+#define PX_CTL_H
+
+struct event_base;
+struct endpoint;
+struct ctl;
+
+/* Listen on path (an existing socket file is replaced). NULL with px_err_msg on error. */
+struct ctl *ctl_new(struct event_base *base, const char *path, struct endpoint *ep);
+void ctl_free(struct ctl *c);
+
+#endif
