@@ -94,11 +94,17 @@ static int parse_args(struct px_config *cfg, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     /* The file first, so that options override it whatever their order. */
-    for (int i = 1; i < argc - 1; i++)
-        if (!strcmp(argv[i], "--config") && config_load_file(cfg, argv[i + 1]) != 0) {
+    for (int i = 1; i < argc; i++) {
+        const char *file = NULL;
+        if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            file = argv[i + 1];
+        else if (!strncmp(argv[i], "--config=", 9))
+            file = argv[i] + 9;
+        if (file && config_load_file(cfg, file) != 0) {
             fprintf(stderr, "proxierd: %s\n", px_err_msg());
             return -1;
         }
+    }
     int c, rc = 0;
     while (rc == 0 && (c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {

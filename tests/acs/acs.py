@@ -49,7 +49,7 @@ class Injection:
     """A scripted deviation for the next `times` CPE POSTs matching `on`: a method name
     ("Inform", "TransferComplete", "GetParameterValuesResponse", "Fault"), "empty" (empty
     POST), "response" (any response or fault) or "any". Actions: delay seconds first, then one
-    of redirect (301/302/307 to another path of this server), status (bare HTTP status),
+    of redirect (301/302/307 to another path of this server), status (bare HTTP status), body (raw 200 reply bytes),
     close (drop the TCP connection without answering), fault (CWMP fault code answering a
     CPE request); close_after adds "Connection: close" to the reply."""
     on: str = "Inform"
@@ -60,6 +60,7 @@ class Injection:
     close: bool = False
     fault: int | None = None
     fault_string: str | None = None
+    body: bytes | None = None     # raw 200 text/xml reply (malformed/hostile ACS messages)
     close_after: bool = False
     fired: int = 0
 
@@ -206,9 +207,10 @@ class _Reply:
 
 class _Server(http.server.ThreadingHTTPServer):
     def handle_error(self, request, client_address):
-        # A CPE that hangs up (after the 204, or killed by a test) is not an ACS error.
+        # A CPE that hangs up (after the 204, or killed by a test) or refuses our
+        # certificate is not an ACS error.
         import sys
-        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, ssl.SSLError)):
             return
         super().handle_error(request, client_address)
 
@@ -575,6 +577,9 @@ class TestACS:
         if inj.redirect:
             loc = f"{self.base_url}/redirect{next(self._redirects)}"
             return _Reply(inj.redirect, headers=[("Location", loc)])
+        if inj.body is not None:
+            self._end_for(req, "raw body sent by ACS")
+            return _Reply(200, inj.body, acs_method="raw")
         if inj.status:
             headers = []
             if inj.status == 401:

@@ -199,6 +199,28 @@ class DigestAuth(ProxierTestCase):
         self.assertFalse(any(s.ended_ok for s in self.acs.sessions))
 
 
+class TLS(ProxierTestCase):
+    acs_options = {"tls": True, "auth": "basic", "username": "cpe", "password": "pw"}
+
+    def test_https_with_ca_verification_and_preemptive_basic(self):
+        self.acs.queue(m.rpc_gpv(["Device.DeviceInfo.SerialNumber"]))
+        self.start_daemon({"acs": {"username": "cpe", "password": "pw"}})
+        s = self.acs.wait_sessions(1)[0]
+        self.assertTrue(s.ended_ok)
+        # 3.4.4: over TLS the credentials come with the first request, no 401 round trip
+        self.assertNotIn(401, [r.status for r in self.acs.requests])
+
+    def test_untrusted_acs_certificate_is_refused(self):
+        self.start_daemon({"acs": {"username": "cpe", "password": "pw", "ca_file": None,
+                                   "ca_path": self.tmp}})
+        self.acs.wait_for(lambda: len(self.acs.connections) >= 1, timeout=10,
+                          what="a TLS connection attempt")
+        import time
+        time.sleep(1)
+        self.assertEqual(self.acs.sessions, [])
+        self.assertIn("HTTP transport", self.daemons[0].log_text())
+
+
 class BasicAuth(ProxierTestCase):
     acs_options = {"auth": "basic", "username": "cpe", "password": "pw"}
 
