@@ -122,6 +122,8 @@ typedef void (*cache_notify_cb)(void *arg, const char *path, int notification);
 int cache_notify_add(struct cache *c, const char *endpoint, const char *path, int notification);
 int cache_notify_list(struct cache *c, const char *endpoint, cache_notify_cb cb, void *arg);
 int cache_notify_clear(struct cache *c, const char *endpoint);
+/* Forget one pending parameter (absent: CACHE_OK, nothing happens). */
+int cache_notify_delete(struct cache *c, const char *endpoint, const char *path);
 
 /* ---- Endpoint settings (small key/value store) ---- */
 int cache_setting_set(struct cache *c, const char *endpoint, const char *key, const char *value);

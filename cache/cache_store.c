@@ -71,6 +71,7 @@ const char *const cache_stmt_sql[ST_COUNT] = {
                       " SET notification = excluded.notification",
     [ST_NOTIFY_LIST] = "SELECT path, notification FROM notify WHERE endpoint = ?1 ORDER BY id",
     [ST_NOTIFY_CLEAR] = WIPE("notify"),
+    [ST_NOTIFY_DELETE] = "DELETE FROM notify WHERE endpoint = ?1 AND path = ?2",
     [ST_SETTING_SET] = "INSERT INTO setting (endpoint, key, value) VALUES (?1, ?2, ?3)"
                        " ON CONFLICT (endpoint, key) DO UPDATE SET value = excluded.value",
     [ST_SETTING_GET] = "SELECT value FROM setting WHERE endpoint = ?1 AND key = ?2",
@@ -385,6 +386,12 @@ int cache_notify_clear(struct cache *c, const char *endpoint)
 {
     return cache_stmt_run(c, __func__,
                           cache_stmt_bind(c, __func__, ST_NOTIFY_CLEAR, "k", endpoint));
+}
+
+int cache_notify_delete(struct cache *c, const char *endpoint, const char *path)
+{
+    return cache_stmt_run(c, __func__,
+                          cache_stmt_bind(c, __func__, ST_NOTIFY_DELETE, "kk", endpoint, path));
 }
 
 /* ---- Endpoint settings ---- */

@@ -460,6 +460,7 @@ void endpoint_free(struct endpoint *ep)
     if (ep->throttle_timer)
         event_free(ep->throttle_timer);
     mgmt_free(ep);
+    notify_session_over(ep);
     free(ep->key);
     free(ep->id.manufacturer);
     free(ep->id.oui);

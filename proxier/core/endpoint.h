@@ -85,6 +85,12 @@ struct endpoint {
     bool reboot_pending;
     bool factory_reset_pending;
 
+    /* Parameters that changed after the current Inform was built: they stay pending when
+     * its InformResponse confirms the others (notify.c) */
+    char **notify_late;
+    size_t n_notify_late;
+    bool notify_tracking;
+
     /* Active notification throttle (DefaultActiveNotificationThrottle) */
     time_t last_active_inform;
     struct event *throttle_timer;

@@ -131,6 +131,10 @@ static void on_change(void *arg, const char *path, const struct dm_node *node, c
     LOG_DEBUG("notify", "%s: %s changed (notification %d)", ep->key, path, notification);
     /* Recorded durably once per parameter, however often it changes (3.2.1). */
     cache_notify_add(ep->env.cache, ep->key, path, notification);
+    if (ep->notify_tracking) {
+        ep->notify_late = realloc(ep->notify_late, (ep->n_notify_late + 1) * sizeof(char *));
+        ep->notify_late[ep->n_notify_late++] = strdup(path);
+    }
     if (notification == 2)
         request_active_inform(ep);
 }
@@ -152,29 +156,48 @@ static void collect_pending(void *arg, const char *path, int notification)
     pc->paths[pc->n++] = strdup(path);
 }
 
+static void forget_late(struct endpoint *ep)
+{
+    for (size_t i = 0; i < ep->n_notify_late; i++)
+        free(ep->notify_late[i]);
+    free(ep->notify_late);
+    ep->notify_late = NULL;
+    ep->n_notify_late = 0;
+}
+
 char **notify_pending(struct endpoint *ep, size_t *n)
 {
     struct pending_ctx pc = {0};
     cache_notify_list(ep->env.cache, ep->key, collect_pending, &pc);
+    /* From now on a change is "late": the Inform being built does not carry it. */
+    forget_late(ep);
+    ep->notify_tracking = true;
     *n = pc.n;
     return pc.paths;
 }
 
+static bool contains(char *const *list, size_t n, const char *path)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(list[i], path))
+            return true;
+    return false;
+}
+
 void notify_delivered(struct endpoint *ep, char **paths, size_t n)
 {
-    /* Forget exactly what the Inform listed; a change recorded after it stays pending. */
-    struct pending_ctx now = {0};
-    cache_notify_list(ep->env.cache, ep->key, collect_pending, &now);
+    /* Forget what the Inform listed, except a parameter that changed again after the
+     * Inform was built: that change is news for the next session. */
     cache_begin(ep->env.cache);
-    cache_notify_clear(ep->env.cache, ep->key);
-    for (size_t i = 0; i < now.n; i++) {
-        bool delivered = false;
-        for (size_t j = 0; j < n && !delivered; j++)
-            delivered = !strcmp(now.paths[i], paths[j]);
-        if (!delivered)
-            cache_notify_add(ep->env.cache, ep->key, now.paths[i], 2);
-        free(now.paths[i]);
-    }
+    for (size_t i = 0; i < n; i++)
+        if (!contains(ep->notify_late, ep->n_notify_late, paths[i]))
+            cache_notify_delete(ep->env.cache, ep->key, paths[i]);
     cache_commit(ep->env.cache);
-    free(now.paths);
+    notify_session_over(ep);
+}
+
+void notify_session_over(struct endpoint *ep)
+{
+    forget_late(ep);
+    ep->notify_tracking = false;
 }

@@ -35,6 +35,8 @@ int notify_attr_set(struct endpoint *ep, const char *path, const struct dm_node 
 char **notify_pending(struct endpoint *ep, size_t *n);
 /* The Inform that listed them was answered: forget them (changes that arrived later stay). */
 void notify_delivered(struct endpoint *ep, char **paths, size_t n);
+/* The session ended without a confirmed Inform: stop tracking late changes. */
+void notify_session_over(struct endpoint *ep);
 
 /* The forced Inform parameters of the Device:2 root (A.3.3.1, TR-181 forcedInform). */
 extern const char *const notify_forced_inform[];

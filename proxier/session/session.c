@@ -81,6 +81,7 @@ static void session_finish(struct session *s, bool success, const char *why)
     /* Events of the "not retried" kind (6 CONNECTION REQUEST) leave the queue with the session
      * that carried them, whatever happened (Table 8). */
     if (!success) {
+        notify_session_over(s->ep);
         for (size_t i = 0; i < s->n_events; i++)
             if (events_policy(s->event_codes[i])->retry == EV_RETRY_NEVER)
                 cache_event_delete(s->ep->env.cache, s->ep->key, s->event_ids[i]);

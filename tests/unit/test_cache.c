@@ -499,6 +499,11 @@ static void test_notify_add_list_clear(void **state)
     struct buf b = BUF_INIT;
     assert_int_equal(cache_notify_list(c, EP, collect_notify, &b), CACHE_OK);
     assert_string_equal(text(&b), "Device.B:2\nDevice.A:2\n");
+    assert_int_equal(cache_notify_delete(c, EP, "Device.B"), CACHE_OK);
+    assert_int_equal(cache_notify_delete(c, EP, "Device.Absent"), CACHE_OK);
+    buf_reset(&b);
+    assert_int_equal(cache_notify_list(c, EP, collect_notify, &b), CACHE_OK);
+    assert_string_equal(text(&b), "Device.A:2\n");
     assert_int_equal(cache_notify_clear(c, EP), CACHE_OK);
     buf_reset(&b);
     assert_int_equal(cache_notify_list(c, EP, collect_notify, &b), CACHE_OK);
