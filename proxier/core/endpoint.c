@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "cache/cache.h"
 #include "proxier/common/buf.h"
@@ -247,16 +248,22 @@ void endpoint_session_ended(struct endpoint *ep, bool success)
     LOG_INFO("endpoint", "%s: retry %u in %.1f s", ep->key, ep->retry_count, wait);
 }
 
-/* ---- Periodic Inform (A.3.2.x ManagementServer.PeriodicInform*) ---- */
+/* ---- Periodic Inform (ManagementServer.PeriodicInform*, TR-069 3.2.1) ---- */
+
+static void periodic_arm(struct endpoint *ep, time_t after);
 
 static void periodic_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct endpoint *ep = arg;
     endpoint_add_event(ep, EV_PERIODIC, "");
-    endpoint_rearm_periodic(ep);
+    /* From the instant it was due, not from now: a late or early wake-up keeps the phase. */
+    periodic_arm(ep, ep->periodic_due);
 }
 
-void endpoint_rearm_periodic(struct endpoint *ep)
+/* Arm the timer for the first Inform time strictly after `after`. PeriodicInformTime fixes
+ * the phase: Informs happen at T + k*interval. The Unknown Time means no phase: one interval
+ * after `after`. */
+static void periodic_arm(struct endpoint *ep, time_t after)
 {
     evtimer_del(ep->periodic_timer);
     if (!mgmt_get_bool(ep, "PeriodicInformEnable"))
@@ -264,20 +271,27 @@ void endpoint_rearm_periodic(struct endpoint *ep)
     unsigned interval = mgmt_get_uint(ep, "PeriodicInformInterval", 86400);
     if (interval == 0)
         return;
-    time_t now = time(NULL);
-    time_t phase;
-    time_t next = now + interval;
-    /* PeriodicInformTime fixes the phase: Informs happen at T + k*interval. The Unknown Time
-     * means no phase: one interval from now. */
+    time_t phase, next = after + interval;
     if (util_parse_datetime(mgmt_get(ep, "PeriodicInformTime"), &phase) == 0 && phase > 0) {
-        long long k = (now - phase) / (long long)interval;
-        next = phase + (time_t)((k + 1) * (long long)interval);
-        while (next <= now)
+        long long k = (after - phase) / (long long)interval;
+        next = phase + (time_t)(k * (long long)interval);
+        while (next <= after)
             next += interval;
     }
-    struct timeval tv = {next - now, 0};
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    double delay = (double)next - (now.tv_sec + now.tv_usec / 1e6);
+    if (delay < 0)
+        delay = 0;
+    struct timeval tv = {(time_t)delay, (suseconds_t)((delay - (time_t)delay) * 1e6)};
+    ep->periodic_due = next;
     evtimer_add(ep->periodic_timer, &tv);
-    LOG_DEBUG("endpoint", "%s: next periodic Inform in %ld s", ep->key, (long)(next - now));
+    LOG_DEBUG("endpoint", "%s: next periodic Inform in %.3f s", ep->key, delay);
+}
+
+void endpoint_rearm_periodic(struct endpoint *ep)
+{
+    periodic_arm(ep, time(NULL));
 }
 
 /* ---- ScheduleInform (A.4.1.4), persisted as "due<TAB>commandkey" lines ---- */
@@ -332,8 +346,12 @@ static void schedule_rearm(struct endpoint *ep)
     free(list);
     if (earliest < 0)
         return;
-    long long delay = earliest - (long long)time(NULL);
-    struct timeval tv = {delay > 0 ? (time_t)delay : 0, 0};
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    double delay = (double)earliest - (now.tv_sec + now.tv_usec / 1e6);
+    if (delay < 0)
+        delay = 0;
+    struct timeval tv = {(time_t)delay, (suseconds_t)((delay - (time_t)delay) * 1e6)};
     evtimer_add(ep->schedule_timer, &tv);
 }
 
@@ -344,7 +362,8 @@ int endpoint_schedule_inform(struct endpoint *ep, unsigned delay_seconds, const 
     if (list)
         buf_puts(&b, list);
     /* A command key cannot hold a newline or tab of ours: they would break the line format. */
-    buf_printf(&b, "%lld\t", (long long)time(NULL) + delay_seconds);
+    /* Due at a whole second no earlier than DelaySeconds from now (A.4.1.4). */
+    buf_printf(&b, "%lld\t", (long long)time(NULL) + 1 + delay_seconds);
     for (const char *c = command_key ? command_key : ""; *c; c++)
         buf_append(&b, (*c == '\n' || *c == '\t') ? " " : c, 1);
     buf_puts(&b, "\n");

@@ -79,6 +79,7 @@ struct endpoint {
 
     /* Periodic and scheduled Informs */
     struct event *periodic_timer;
+    time_t periodic_due;        /* when the armed periodic Inform is due */
     struct event *schedule_timer;
 
     /* Actions requested in the current session, run after it ends (3.7.1.4) */
