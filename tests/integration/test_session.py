@@ -142,6 +142,39 @@ class Retries(ProxierTestCase):
         self.assertEqual(second.inform.retry_count, 1)
 
 
+class Timeouts(ProxierTestCase):
+    def test_no_response_for_30_s_fails_the_session(self):
+        # 3.7.1.4: no HTTP response for (not less than) 30 s ends the session unsuccessfully,
+        # and the request is not re-sent within it
+        self.acs.inject("empty", delay=34)
+        self.start_daemon({"cwmp": {"retry_interval_multiplier": 1000}})
+        self.acs.wait_for(lambda: any(s.ended_ok for s in self.acs.sessions), timeout=60,
+                          what="the retried session")
+        ok = [s for s in self.acs.sessions if s.ended_ok][0]
+        self.assertEqual(ok.inform.retry_count, 1)
+        first = self.acs.sessions[0]
+        self.assertGreaterEqual(ok.start_time - first.start_time, 29)
+        self.assertIn("HTTP transport", self.daemons[0].log_text())
+
+
+class Trace(ProxierTestCase):
+    def test_trace_dumps_soap_with_passwords_masked(self):
+        self.acs.queue(m.rpc_spv([("Device.ManagementServer.ConnectionRequestPassword",
+                                   "hunter2", "xsd:string")]))
+        self.acs.queue(m.rpc_gpv(["Device.ManagementServer.ConnectionRequestPassword"]))
+        d = self.start_daemon({"log": {"trace": True}})
+        s = self.acs.wait_sessions(1)[0]
+        self.assertTrue(s.ended_ok)
+        # hidden parameters read as "" (TR-106)
+        self.assertEqual(
+            s.responses[1].value["Device.ManagementServer.ConnectionRequestPassword"][0], "")
+        log = d.log_text()
+        self.assertIn("cwmp:SetParameterValues", log)
+        self.assertIn("cwmp:InformResponse", log)
+        self.assertIn("<Value xsi:type=\"xsd:string\">***</Value>", log)
+        self.assertNotIn("hunter2", log)
+
+
 class Transport(ProxierTestCase):
     def test_session_uses_one_connection_and_returns_the_cookie(self):
         self.acs.queue(m.rpc_gpv(["Device.DeviceInfo.SerialNumber"]))
