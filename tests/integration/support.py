@@ -80,13 +80,14 @@ class Daemon:
     """One proxierd process: `proxierd --config <workdir>/proxierd.conf [extra args]`, stdout
     and stderr appended to <workdir>/proxierd.log (kept across restarts)."""
 
-    def __init__(self, config, workdir, binary=None, extra_args=()):
+    def __init__(self, config, workdir, binary=None, extra_args=(), wrapper=()):
         self.config = config
         self.workdir = workdir
         self.binary = binary or os.environ.get("PROXIERD")
         if not self.binary:
             raise unittest.SkipTest("PROXIERD is not set (run through ctest)")
         self.extra_args = list(extra_args)
+        self.wrapper = list(wrapper)   # e.g. ["valgrind", "--error-exitcode=9"]
         self.config_path = os.path.join(workdir, "proxierd.conf")
         self.log_path = os.path.join(workdir, "proxierd.log")
         self.proc = None
@@ -116,7 +117,7 @@ class Daemon:
             log.write(f"==== start {time.strftime('%H:%M:%S')}: {self.binary} --config "
                       f"{self.config_path} {' '.join(self.extra_args)}\n".encode())
             log.flush()
-            self.proc = subprocess.Popen([self.binary, "--config", self.config_path,
+            self.proc = subprocess.Popen([*self.wrapper, self.binary, "--config", self.config_path,
                                           *self.extra_args], stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
         return self
@@ -202,10 +203,10 @@ class ProxierTestCase(unittest.TestCase):
             "log": {"level": "debug", "target": "stderr"},
         }
 
-    def start_daemon(self, overrides=None, extra_args=(), start=True):
+    def start_daemon(self, overrides=None, extra_args=(), start=True, wrapper=()):
         """A Daemon with default_config() + overrides ({section: {key: value}})."""
         d = Daemon(merge_config(self.default_config(), overrides), self.tmp,
-                   extra_args=extra_args)
+                   extra_args=extra_args, wrapper=wrapper)
         self.daemons.append(d)
         return d.start() if start else d
 
