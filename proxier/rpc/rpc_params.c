@@ -3,6 +3,7 @@
  * GetParameterNames (A.3.2.3), SetParameterAttributes (A.3.2.4) and
  * GetParameterAttributes (A.3.2.5) over the data-model engine.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +89,21 @@ int rpc_get_parameter_values(struct rpc_call *call, const struct soap_msg *msg)
 
 /* ---- SetParameterValues ---- */
 
+/* A.3.2.1: 9003 naming each parameter in error; the FaultString says what the first one
+ * is wrong about. */
+static void fault_spv_list(struct rpc_call *call, const struct soap_spv_fault *faults, size_t n)
+{
+    char text[512];
+    const char *first = faults[0].string && *faults[0].string
+                            ? faults[0].string
+                            : px_err_default_string(faults[0].code);
+    if (n == 1)
+        snprintf(text, sizeof(text), "%s", first);
+    else
+        snprintf(text, sizeof(text), "%s (and %zu more parameters in error)", first, n - 1);
+    rpc_fault_spv(call, PX_ERR_INVALID_ARGUMENTS, text, faults, n);
+}
+
 static void spv_done(void *arg, struct dm_request *req)
 {
     struct rpc_call *call = arg;
@@ -97,9 +113,10 @@ static void spv_done(void *arg, struct dm_request *req)
         if (req->items[i].fault)
             faults[n++] = (struct soap_spv_fault){req->items[i].path, req->items[i].fault,
                                                   req->items[i].fault_string};
-    if (n > 0 || req->fault) {
-        rpc_fault_spv(call, n ? PX_ERR_INVALID_ARGUMENTS : req->fault,
-                      req->fault_string ? req->fault_string : NULL, faults, n);
+    if (n > 0) {
+        fault_spv_list(call, faults, n);
+    } else if (req->fault) {
+        rpc_fault(call, req->fault, req->fault_string);
     } else {
         /* A.3.2.1: the ParameterKey changes only when the whole set succeeded. */
         endpoint_setting_set(call->ep, SETTING_PARAMETER_KEY,
@@ -150,7 +167,7 @@ int rpc_set_parameter_values(struct rpc_call *call, const struct soap_msg *msg)
         rpc_fault(call, rc, px_err_msg());
     } else if (n_faults) {
         /* A.3.2.1: nothing is applied when any parameter is wrong; each is named. */
-        rpc_fault_spv(call, PX_ERR_INVALID_ARGUMENTS, NULL, faults, n_faults);
+        fault_spv_list(call, faults, n_faults);
         rc = PX_ERR_INVALID_ARGUMENTS;
     } else {
         call->parameter_key = strdup(msg->parameter_key ? msg->parameter_key : "");
@@ -286,16 +303,14 @@ static void add_spa_target(void *arg, const char *path, const struct dm_node *no
     sc->targets[sc->n++] = (struct spa_target){strdup(path), node, sc->attr};
 }
 
+/* A.3.2.4: "Subscriber" is the only entity we know; the CPE "MUST ignore any other
+ * individual values in this array that it does not understand". */
 static char *join_access(const struct soap_set_attribute *a)
 {
-    struct buf b = BUF_INIT;
-    buf_puts(&b, "");
-    for (size_t i = 0; i < a->n_access_list; i++) {
-        if (i)
-            buf_puts(&b, ",");
-        buf_puts(&b, a->access_list[i]);
-    }
-    return buf_steal(&b, NULL);
+    bool subscriber = false;
+    for (size_t i = 0; i < a->n_access_list; i++)
+        subscriber |= !strcmp(a->access_list[i], "Subscriber");
+    return strdup(subscriber ? "Subscriber" : "");
 }
 
 /* A.3.2.4: every entry is checked before any is applied; the whole call is one change. */
@@ -305,15 +320,9 @@ int rpc_set_parameter_attributes(struct rpc_call *call, const struct soap_msg *m
     int rc = 0;
     for (size_t i = 0; i < msg->n_attributes && !rc; i++) {
         const struct soap_set_attribute *a = &msg->attributes[i];
-        for (size_t j = 0; j < a->n_access_list && !rc; j++)
-            if (strcmp(a->access_list[j], "Subscriber") != 0)
-                rc = px_err_set(PX_ERR_INVALID_ARGUMENTS,
-                                "AccessList entry \"%s\" is not \"Subscriber\"",
-                                a->access_list[j]);
         size_t first = sc.n;
         sc.attr = a;
-        if (!rc)
-            rc = dm_expand(call->ep->model, a->name, add_spa_target, &sc);
+        rc = dm_expand(call->ep->model, a->name, add_spa_target, &sc);
         for (size_t k = first; k < sc.n && !rc && a->notification_change; k++)
             rc = notify_attr_check(sc.targets[k].node, a->notification);
     }
