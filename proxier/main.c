@@ -42,7 +42,7 @@ struct daemon {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: proxierd [--config FILE] [--acs-url URL] [--acs-username U --acs-password P]\n"
+            "usage: proxierd [-c|--config FILE] [--acs-url URL] [--acs-username U --acs-password P]\n"
             "                [--cr-port N --cr-username U --cr-password P] [--db PATH]\n"
             "                [--log-level error|warn|info|debug] [--trace]\n"
             "                [--set SECTION.KEY=VALUE ...] [--version]\n"
@@ -96,7 +96,7 @@ static int parse_args(struct px_config *cfg, int argc, char **argv)
     /* The file first, so that options override it whatever their order. */
     for (int i = 1; i < argc; i++) {
         const char *file = NULL;
-        if (!strcmp(argv[i], "--config") && i + 1 < argc)
+        if ((!strcmp(argv[i], "--config") || !strcmp(argv[i], "-c")) && i + 1 < argc)
             file = argv[i + 1];
         else if (!strncmp(argv[i], "--config=", 9))
             file = argv[i] + 9;
@@ -141,6 +141,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     LOG_INFO("main", "signal %d: shutting down", (int)sig);
     d->after = AFTER_EXIT;
     event_base_loopbreak(d->base);
+}
+
+static void on_hangup(evutil_socket_t sig, short what, void *arg)
+{
+    LOG_WARN("main", "SIGHUP ignored: restart proxierd to read a changed configuration");
 }
 
 static void hook_reboot(void *arg, struct endpoint *ep)
@@ -249,12 +254,15 @@ int main(int argc, char **argv)
     if (daemon_setup(&d) == 0) {
         struct event *term = evsignal_new(d.base, SIGTERM, on_signal, &d);
         struct event *intr = evsignal_new(d.base, SIGINT, on_signal, &d);
+        struct event *hup = evsignal_new(d.base, SIGHUP, on_hangup, &d);
         evsignal_add(term, NULL);
         evsignal_add(intr, NULL);
+        evsignal_add(hup, NULL);
         gateway_endpoint_start(d.gateway);
         event_base_dispatch(d.base);
         event_free(term);
         event_free(intr);
+        event_free(hup);
         rc = 0;
     }
     daemon_teardown(&d);

@@ -44,9 +44,10 @@ struct session {
 
     /* Inform contents, kept for 8005 re-sends and for confirming delivery */
     struct buf inform_xml;
+    struct soap_event *events; /* codes and command keys owned by the session */
+    char **event_codes;         /* = events[i].code */
     int64_t *event_ids;
     size_t n_events;
-    char **event_codes;
     char **changed;             /* value-change parameters listed in the Inform */
     size_t n_changed;
     unsigned retries;           /* 8005 replies to the Inform */
@@ -91,33 +92,17 @@ static void session_finish(struct session *s, bool success, const char *why)
 
 /* ---- Inform ---- */
 
-struct inform_events {
-    struct session *s;
-    struct soap_event *events;
-    size_t n, cap;
-};
-
 static void collect_event(void *arg, const struct cache_event *ev)
 {
-    struct inform_events *ie = arg;
-    if (ie->n == ie->cap) {
-        ie->cap = ie->cap ? ie->cap * 2 : 8;
-        ie->events = realloc(ie->events, ie->cap * sizeof(*ie->events));
-        ie->s->event_ids = realloc(ie->s->event_ids, ie->cap * sizeof(int64_t));
-        ie->s->event_codes = realloc(ie->s->event_codes, ie->cap * sizeof(char *));
-    }
-    ie->events[ie->n].code = strdup(ev->code);
-    ie->events[ie->n].command_key = strdup(ev->command_key ? ev->command_key : "");
-    ie->s->event_ids[ie->n] = ev->id;
-    ie->s->event_codes[ie->n] = (char *)ie->events[ie->n].code;
-    ie->n++;
-}
-
-static void free_inform_events(struct inform_events *ie)
-{
-    for (size_t i = 0; i < ie->n; i++)
-        free((char *)ie->events[i].command_key);
-    free(ie->events);
+    struct session *s = arg;
+    s->events = realloc(s->events, (s->n_events + 1) * sizeof(*s->events));
+    s->event_ids = realloc(s->event_ids, (s->n_events + 1) * sizeof(*s->event_ids));
+    s->event_codes = realloc(s->event_codes, (s->n_events + 1) * sizeof(*s->event_codes));
+    s->event_codes[s->n_events] = strdup(ev->code);
+    s->events[s->n_events].code = s->event_codes[s->n_events];
+    s->events[s->n_events].command_key = strdup(ev->command_key ? ev->command_key : "");
+    s->event_ids[s->n_events] = ev->id;
+    s->n_events++;
 }
 
 /* 3.7.1.1: every version we support, up to the one we offer. */
@@ -128,19 +113,11 @@ static const char *supported_versions_text(enum cwmp_version offered)
     return lists[offered];
 }
 
-/* The Inform has at most 32 events and the schema wants MaxEnvelopes 1. */
 static void on_inform_values(void *arg, struct dm_request *req)
 {
     struct session *s = arg;
     struct endpoint *ep = s->ep;
     s->inform_req = NULL;
-
-    /* Passive changes ride on this Inform with "4 VALUE CHANGE" (Table 8). */
-    if (s->n_changed > 0 && !cache_event_has(ep->env.cache, ep->key, EV_VALUE_CHANGE))
-        cache_event_add(ep->env.cache, ep->key, EV_VALUE_CHANGE, "", NULL);
-
-    struct inform_events ie = {.s = s};
-    cache_event_list(ep->env.cache, ep->key, collect_event, &ie);
 
     struct soap_value *params = calloc(req->n_items ? req->n_items : 1, sizeof(*params));
     size_t n_params = 0;
@@ -148,7 +125,7 @@ static void on_inform_values(void *arg, struct dm_request *req)
         struct dm_item *it = &req->items[i];
         if (it->fault)
             continue; /* a provider that cannot answer does not block the Inform */
-        /* the same parameter may be both forced and changed: list it once */
+        /* a parameter may be forced, listed by InformParameter and changed: list it once */
         bool dup = false;
         for (size_t j = 0; j < n_params && !dup; j++)
             dup = strcmp(params[j].name, it->path) == 0;
@@ -163,15 +140,14 @@ static void on_inform_values(void *arg, struct dm_request *req)
     struct soap_inform inform = {
         .device_id = {ep->id.manufacturer, ep->id.oui, ep->id.product_class,
                       ep->id.serial_number},
-        .events = ie.events,
-        .n_events = ie.n,
+        .events = s->events,
+        .n_events = s->n_events,
         .max_envelopes = 1,
         .current_time = time(NULL),
         .retry_count = ep->retry_count,
         .params = params,
         .n_params = n_params,
     };
-    s->n_events = ie.n;
     char id[32];
     snprintf(id, sizeof(id), "inform-%ld", (long)time(NULL));
     struct soap_envelope env = {
@@ -184,7 +160,6 @@ static void on_inform_values(void *arg, struct dm_request *req)
     };
     int rc = soap_write_inform(&s->inform_xml, &env, &inform);
     free(params);
-    free_inform_events(&ie);
     dm_request_free(req);
     if (rc != 0 || buf_failed(&s->inform_xml)) {
         session_finish(s, false, "cannot build the Inform");
@@ -204,15 +179,72 @@ static void add_inform_param(struct dm_request *req, const struct dm_model *m, c
         dm_request_add(req, path, node, NULL);
 }
 
-/* Forced Inform parameters, the InformParameter table's enabled rows (A.3.3.1), and the
- * changed parameters, read in one asynchronous request. */
+static void add_expanded(void *arg, const char *path, const struct dm_node *node)
+{
+    dm_request_add(arg, path, node, NULL);
+}
+
+/* A row's value as the ManagementServer provider stores it ("" when never set). */
+static char *row_value(struct endpoint *ep, unsigned row, const char *name)
+{
+    char path[128], *v = NULL;
+    snprintf(path, sizeof(path), "Device.ManagementServer.InformParameter.%u.%s", row, name);
+    if (cache_value_get(ep->env.cache, ep->key, path, &v) != CACHE_OK)
+        return strdup("");
+    return v;
+}
+
+/* TR-181 InformParameter.{i}.EventList: empty means every event. */
+static bool event_listed(const struct session *s, const char *list)
+{
+    if (!*list)
+        return true;
+    for (size_t i = 0; i < s->n_events; i++) {
+        size_t n = strlen(s->event_codes[i]);
+        for (const char *p = list; (p = strstr(p, s->event_codes[i])); p += n)
+            if ((p == list || p[-1] == ',' || p[-1] == ' ') && (!p[n] || p[n] == ','))
+                return true;
+    }
+    return false;
+}
+
+/* ManagementServer.InformParameter (A.3.3.1): the ACS's own additions to the ParameterList,
+ * per enabled row whose EventList matches this Inform's events. */
+static void add_inform_parameters(struct session *s, struct dm_request *req)
+{
+    struct endpoint *ep = s->ep;
+    unsigned rows[256];
+    size_t n = dm_instance_list(ep->model, "Device.ManagementServer.InformParameter.", rows,
+                                sizeof(rows) / sizeof(rows[0]));
+    for (size_t i = 0; i < n; i++) {
+        char *enable = row_value(ep, rows[i], "Enable");
+        char *name = row_value(ep, rows[i], "ParameterName");
+        char *events = row_value(ep, rows[i], "EventList");
+        if (!strcmp(enable, "true") && *name && event_listed(s, events) &&
+            dm_expand(ep->model, name, add_expanded, req) != 0)
+            LOG_DEBUG("session", "%s: InformParameter.%u names nothing: %s", ep->key, rows[i],
+                      name);
+        free(enable);
+        free(name);
+        free(events);
+    }
+}
+
+/* The events of the queue, then the Inform's parameters (forced, InformParameter rows,
+ * changed ones) read in one asynchronous request. */
 static void session_collect(struct session *s)
 {
     struct endpoint *ep = s->ep;
+    s->changed = notify_pending(ep, &s->n_changed);
+    /* Changes ride on this Inform with "4 VALUE CHANGE" (Table 8). */
+    if (s->n_changed > 0 && !cache_event_has(ep->env.cache, ep->key, EV_VALUE_CHANGE))
+        cache_event_add(ep->env.cache, ep->key, EV_VALUE_CHANGE, "", NULL);
+    cache_event_list(ep->env.cache, ep->key, collect_event, s);
+
     struct dm_request *req = dm_request_new(ep->model, DM_OP_GET);
     for (size_t i = 0; notify_forced_inform[i]; i++)
         add_inform_param(req, ep->model, notify_forced_inform[i]);
-    s->changed = notify_pending(ep, &s->n_changed);
+    add_inform_parameters(s, req);
     for (size_t i = 0; i < s->n_changed; i++)
         add_inform_param(req, ep->model, s->changed[i]);
     s->inform_req = req;
@@ -430,8 +462,11 @@ void session_free(struct session *s)
         dm_request_free(s->inform_req);
     http_conn_free(s->conn);
     buf_free(&s->inform_xml);
-    for (size_t i = 0; i < s->n_events; i++)
+    for (size_t i = 0; i < s->n_events; i++) {
         free(s->event_codes[i]);
+        free((char *)s->events[i].command_key);
+    }
+    free(s->events);
     free(s->event_codes);
     free(s->event_ids);
     for (size_t i = 0; i < s->n_changed; i++)

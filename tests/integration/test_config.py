@@ -3,6 +3,7 @@
 import os
 import subprocess
 import tempfile
+import time
 import unittest
 
 from support import ProxierTestCase, render_config
@@ -88,6 +89,26 @@ class OptionsWithoutFile(ProxierTestCase):
         finally:
             p.terminate()
             self.assertEqual(p.wait(10), 0)
+
+    def test_short_config_option_and_sighup(self):
+        import signal
+        d = self.start_daemon(start=False)
+        d.start()
+        self.acs.wait_sessions(1)
+        d.stop()
+        with open(d.config_path, "w") as f:
+            f.write(render_config(d.config))
+        p = subprocess.Popen([proxierd(), "-c", d.config_path], stderr=subprocess.PIPE,
+                             text=True)
+        try:
+            self.acs.wait_sessions(2)
+            p.send_signal(signal.SIGHUP)
+            time.sleep(0.3)
+            self.assertIsNone(p.poll(), "SIGHUP must not kill the daemon")
+        finally:
+            p.terminate()
+            _, err = p.communicate(timeout=10)
+        self.assertIn("SIGHUP ignored", err)
 
     def test_options_override_the_file(self):
         d = self.start_daemon(extra_args=["--set", "device.serial_number=FROMOPT"])

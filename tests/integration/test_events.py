@@ -122,6 +122,32 @@ class Periodic(ProxierTestCase):
             self.assertLess(abs(s.start_time - 2 * round(s.start_time / 2)), 0.5)
 
 
+class InformParameter(ProxierTestCase):
+    def test_rows_add_parameters_to_matching_informs(self):
+        ip = "Device.ManagementServer.InformParameter."
+        q = self.acs.queue
+        q(m.rpc_add(ip, "a"))
+        q(m.rpc_add(ip, "b"))
+        q(m.rpc_add(ip, "c"))
+        q(m.rpc_spv([(ip + "1.Enable", "true", "xsd:boolean"),
+                     (ip + "1.ParameterName", "Device.DeviceInfo.UpTime", "xsd:string"),
+                     (ip + "2.Enable", "true", "xsd:boolean"),
+                     (ip + "2.ParameterName", "Device.DeviceInfo.Manufacturer", "xsd:string"),
+                     (ip + "2.EventList", "2 PERIODIC", "xsd:string"),
+                     (ip + "3.Enable", "false", "xsd:boolean"),
+                     (ip + "3.ParameterName", "Device.DeviceInfo.ModelName", "xsd:string")]))
+        d = self.start_daemon()
+        s1 = self.acs.wait_sessions(1)[0]
+        self.assertTrue(all(r.fault is None for r in s1.responses), s1.responses)
+        d.restart()
+        s2 = self.acs.wait_sessions(2)[1]
+        self.assertIn("Device.DeviceInfo.UpTime", s2.inform.parameters)      # all events
+        self.assertNotIn("Device.DeviceInfo.Manufacturer", s2.inform.parameters)  # PERIODIC
+        self.assertNotIn("Device.DeviceInfo.ModelName", s2.inform.parameters)  # disabled
+        self.assertEqual(s2.inform.parameters["Device.DeviceInfo.UpTime"][1],
+                         "xsd:unsignedInt")
+
+
 class Durability(ProxierTestCase):
     def test_kill_9_during_the_inform_loses_no_event(self):
         self.acs.inject("Inform", delay=5)
