@@ -1,0 +1,963 @@
+#!/usr/bin/env python3
+"""Generate docs/conformance.md: one row per CPE-binding sentence of TR-069 Amendment 5
+(/work/shared/spec/requirements-cpe.md, R001..R609), with our status and the evidence.
+
+The mapping below is hand-written after reading the code and the tests: section defaults
+(DEFAULTS, matched by the longest section prefix) and per-requirement rows (ROWS). Evidence
+is written compactly and expanded here:
+
+    I:file:Class::test   -> tests/integration/test_<file>.py::Class::test
+    U:file:test          -> tests/unit/test_<file>.c::test
+    S:path:function      -> the source file and function (for "met, untested")
+
+Every cited test and function is checked to exist in the tree; a missing one is an error
+(exit status 1), so the document cannot cite evidence that is not there.
+
+Usage: scripts/conformance.py [--spec PATH] [--out docs/conformance.md] [--check]
+"""
+import argparse
+import os
+import re
+import sys
+from collections import Counter, OrderedDict
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+SPEC = os.environ.get("PX_SHARED_DIR", os.path.join(ROOT, "..", "shared"))
+
+MET, UNTESTED, PARTIAL, NOT_YET, NA = "met", "met, untested", "partial", "not yet", "n/a"
+STATUSES = [MET, UNTESTED, PARTIAL, NOT_YET, NA]
+
+CR = "not yet (issue 3)"      # connection requests, STUN, XMPP
+FT = "not yet (issue 4)"      # file transfers
+VD = "not yet (virtual devices)"
+
+# ---- Section defaults: (status, evidence, note) -------------------------------------------
+DEFAULTS = {
+    "3.1 ": (NA, "", "ACS discovery by DHCP is not offered: proxierd is configured with "
+                     "acs.url (docs/configuration.md)"),
+    "3.2.2 ": (CR, "", "no Connection Request listener yet"),
+    "3.2.2.1": (CR, "", "no Connection Request listener yet"),
+    "3.2.2.2": (CR, "", "no HTTP Connection Request listener yet"),
+    "3.4.3": (FT, "", "no file transfers yet"),
+    "3.6.1": (NA, "", "the optional Alias-Based Addressing Mechanism is not offered "
+                      "(ManagementServer.AliasBasedAddressing = false, mgmt.c computed_value)"),
+    "A.3.2.8": (FT, "", "Download is answered 9000 until file transfers land"),
+    "A.3.3.2": (FT, "", "TransferComplete comes with file transfers"),
+    "A.3.3.3": (FT, "", "AutonomousTransferComplete comes with file transfers"),
+    "A.4.1.4": (NA, "", "GetOptions (deprecated) is not offered: answered 9000 (rpc.c)"),
+    "A.4.1.5": (FT, "", "Upload is answered 9000 until file transfers land"),
+    "A.4.1.7": (FT, "", "GetAllQueuedTransfers comes with file transfers"),
+    "A.4.1.8": (FT, "", "ScheduleDownload comes with file transfers"),
+    "A.4.1.9": (FT, "", "CancelTransfer comes with file transfers"),
+    "A.4.1.10": (NA, "", "Software Module Management is not offered: ChangeDUState is "
+                         "answered 9000 (rpc.c methods[])"),
+    "A.4.2.1": (NA, "", "Kicked / Annex D (deprecated) is not offered"),
+    "A.4.2.3": (NA, "", "DUStateChangeComplete: Software Module Management is not offered"),
+    "A.4.2.4": (NA, "", "AutonomousDUStateChangeComplete: Software Module Management is not "
+                        "offered"),
+    "C.": (NA, "", "Vouchers (deprecated): SetVouchers is answered 9000"),
+    "D.": (NA, "", "Annex D web identity management (deprecated) is not offered"),
+    "F.": (NA, "", "Annex F device-gateway association is not offered: the ManageableDevice "
+                   "table stays empty"),
+    "G.": (CR, "", "UDP Connection Requests via STUN (Annex G) come with connection requests"),
+    "G.2.2": (NA, "", "binds the STUN server / ACS"),
+    "H.": (NA, "", "UUIDs for Deployment Units: Software Module Management is not offered"),
+    "J.": (VD, "", "Virtual CWMP Devices / Embedded Objects come with the adapters"),
+    "K.": (CR, "", "XMPP Connection Requests (Annex K) come with connection requests"),
+    "K.2.2": (NA, "", "binds the ACS"),
+    "K.3": (NA, "", "binds the XMPP server"),
+    "L.": (NA, "", "standby (Annex L, WAKEUP): proxierd runs on an always-on host and offers "
+                   "no StandbyPolicy"),
+    "M.": (NA, "", "UDP lightweight notifications (Annex M) are not offered: Notification "
+                   "3-6 is refused with 9003"),
+    "IV.": (NA, "", "Appendix IV (UPnP IGD discovery for Annex G) is not offered"),
+}
+
+# ---- Evidence shorthands ---------------------------------------------------------------------
+I_FIRST = "I:session:FirstContact::test_first_inform_has_bootstrap_boot_identity_and_forced_parameters"
+I_RESTART_BOOT = "I:session:FirstContact::test_restart_sends_boot_without_bootstrap"
+I_URL_BOOTSTRAP = "I:session:FirstContact::test_acs_url_change_brings_bootstrap_to_the_new_url"
+I_V12 = "I:session:Negotiation::test_use_cwmp_version_12_is_honoured"
+I_BADV = "I:session:Negotiation::test_version_we_did_not_offer_aborts_the_session"
+I_STO = "I:session:Negotiation::test_session_timeout_header_is_offered"
+I_V10 = "I:session:Negotiation::test_refused_inform_makes_the_retry_fall_back_to_cwmp_10"
+I_ONLY12 = "I:session:Negotiation::test_offering_only_cwmp_12"
+I_8005 = "I:session:Retries::test_8005_makes_the_cpe_resend_the_identical_inform"
+I_RETRYCOUNT = "I:session:Retries::test_inform_fault_fails_the_session_and_retry_count_grows_then_resets"
+I_HTTPERR = "I:session:Retries::test_http_errors_and_dropped_connections_are_retried"
+I_MALFORMED = "I:session:Retries::test_malformed_acs_reply_fails_the_session"
+I_ONECONN = "I:session:Transport::test_session_uses_one_connection_and_returns_the_cookie"
+I_REDIRECT = "I:session:Transport::test_redirect_chain_is_followed_for_the_session_only"
+I_HOLD = "I:session:Transport::test_hold_requests_is_honoured"
+I_GZIP = "I:session:Transport::test_gzip_and_the_415_fallback"
+I_DIGEST = "I:session:DigestAuth::test_digest_with_the_default_username_of_3_4_4"
+I_WRONGPW = "I:session:DigestAuth::test_wrong_password_fails_and_is_retried"
+I_TLS = "I:session:TLS::test_https_with_ca_verification_and_preemptive_basic"
+I_TLSBAD = "I:session:TLS::test_untrusted_acs_certificate_is_refused"
+I_BASIC = "I:session:BasicAuth::test_basic"
+I_REBOOT = "I:events:Reboot::test_reboot_after_the_session_then_boot_and_m_reboot_with_the_command_key"
+I_REBOOT_AFTER = "I:events:Reboot::test_reboot_action_command_runs_after_the_session"
+I_FR = "I:events:FactoryReset::test_factory_reset_forgets_acs_settings_and_bootstraps"
+I_SCHED = "I:events:Scheduled::test_schedule_inform_brings_scheduled_and_its_command_key"
+I_SCHED_RESTART = "I:events:Scheduled::test_a_scheduled_inform_survives_a_restart"
+I_SCHED_TWO = "I:events:Scheduled::test_two_schedule_informs_give_two_m_events_and_one_scheduled"
+I_PERIODIC = "I:events:Periodic::test_periodic_informs_follow_the_interval_the_acs_sets"
+I_KILL9 = "I:events:Durability::test_kill_9_during_the_inform_loses_no_event"
+I_KILL9_VALUES = "I:events:Durability::test_values_set_by_the_acs_survive_kill_9"
+I_FORCED_ACTIVE = "I:notify:Notifications::test_forced_active_parameter_starts_a_session_with_value_change"
+I_PASSIVE = "I:notify:Notifications::test_passive_change_rides_on_the_next_inform_once"
+I_PASSIVE_REBOOT = "I:notify:Notifications::test_pending_passive_change_is_discarded_on_reboot"
+I_ACS_OWN = "I:notify:Notifications::test_the_acs_own_sets_cause_no_notification"
+I_DURING = "I:notify:Notifications::test_change_during_a_session_waits_for_the_next_one"
+I_THROTTLE = "I:notify:Notifications::test_active_notification_throttle"
+I_CTL_BUSY = "I:notify:ControlSocket::test_set_is_refused_during_a_session"
+I_CTL = "I:notify:ControlSocket::test_get_set_and_errors"
+I_LARGE = "I:hostile:HostileACS::test_a_large_valid_request_is_accepted"
+I_BADARGS = "I:hostile:BadArguments::test_known_method_with_bad_arguments_gets_9003_and_the_session_goes_on"
+I_BILLION = "I:hostile:HostileACS::test_billion_laughs"
+# RPC tests (tests/integration/test_rpc_*.py)
+I_SPV_OK = "I:rpc_values:SetValues::test_set_applies_every_value_reads_back_and_updates_the_parameter_key"
+I_SPV_EMPTY = "I:rpc_values:SetValues::test_empty_parameter_list_sets_only_the_parameter_key"
+I_SPV_9007 = "I:rpc_values:SetValues::test_bad_value_is_9007_named_in_set_parameter_values_fault"
+I_SPV_9006 = "I:rpc_values:SetValues::test_wrong_xsi_type_is_9006_but_xsd_string_is_tolerated"
+I_SPV_RO = "I:rpc_values:SetValues::test_read_only_and_unknown_parameters"
+I_SPV_ATOMIC = "I:rpc_values:SetValues::test_one_bad_entry_changes_nothing_and_every_bad_one_is_named"
+I_SPV_DUP = "I:rpc_values:SetValues::test_duplicate_parameter_is_9003_and_changes_nothing"
+I_SPV_PERSIST = "I:rpc_values:SetValues::test_values_and_parameter_key_survive_a_restart"
+I_GPV_TYPES = "I:rpc_values:GetValues::test_full_names_carry_their_xsd_types"
+I_GPV_PARTIAL = "I:rpc_values:GetValues::test_partial_path_returns_the_whole_branch_in_order"
+I_GPV_EMPTYOBJ = "I:rpc_values:GetValues::test_object_without_parameters_gives_an_empty_list"
+I_GPV_9005 = "I:rpc_values:GetValues::test_invalid_names_are_9005"
+I_GPV_HIDDEN = "I:rpc_values:GetValues::test_hidden_parameters_read_as_empty_strings"
+I_GPN_ALL = "I:rpc_names:GetNames::test_empty_path_lists_every_object_and_parameter"
+I_GPN_NEXT = "I:rpc_names:GetNames::test_partial_path_with_next_level_is_the_children_only"
+I_GPN_EMPTY = "I:rpc_names:GetNames::test_empty_objects"
+I_GPN_WRITABLE = "I:rpc_names:GetNames::test_writable_means_add_object_for_tables_and_delete_object_for_instances"
+I_GPN_9005 = "I:rpc_names:GetNames::test_invalid_paths_are_9005"
+I_GPN_PARAM = "I:rpc_names:GetNames::test_full_parameter_path"
+I_ATTR_012 = "I:rpc_attributes:Attributes::test_notification_values_0_1_2_are_stored_and_read_back"
+I_ATTR_ACL = "I:rpc_attributes:Attributes::test_access_list_subscriber_and_the_two_change_flags"
+I_ATTR_UNKNOWN = "I:rpc_attributes:Attributes::test_unknown_access_list_entities_are_ignored"
+I_ATTR_RO = "I:rpc_attributes:Attributes::test_access_list_of_a_read_only_parameter_is_stored"
+I_ATTR_9009 = "I:rpc_attributes:Attributes::test_active_notification_on_a_can_deny_parameter_is_9009"
+I_ATTR_FORCED = "I:rpc_attributes:Attributes::test_forced_active_parameter_reads_2_whatever_is_set"
+I_ATTR_LW = "I:rpc_attributes:Attributes::test_lightweight_notification_is_9003"
+I_ATTR_PARTIAL = "I:rpc_attributes:Attributes::test_partial_paths_set_and_get_every_parameter_below"
+I_ATTR_ORDER = "I:rpc_attributes:Attributes::test_entries_apply_in_order_later_ones_win"
+I_ATTR_ATOMIC = "I:rpc_attributes:Attributes::test_one_bad_entry_changes_nothing"
+I_ATTR_9005 = "I:rpc_attributes:Attributes::test_invalid_names_are_9005"
+I_ATTR_PERSIST = "I:rpc_attributes:Attributes::test_attributes_survive_a_restart"
+I_ADD = "I:rpc_objects:Objects::test_add_creates_a_row_with_defaults_and_updates_count_and_key"
+I_ADD_DEL = "I:rpc_objects:Objects::test_new_row_is_settable_and_the_values_go_with_delete"
+I_OBJ_COUNT = "I:rpc_objects:Objects::test_count_follows_adds_and_deletes"
+I_OBJ_NOREUSE = "I:rpc_objects:Objects::test_instance_numbers_are_never_reused"
+I_OBJ_PERSIST = "I:rpc_objects:Objects::test_instances_values_and_numbering_survive_a_restart"
+I_OBJ_9005 = "I:rpc_objects:Objects::test_names_that_are_no_table_are_9005_and_change_nothing"
+I_OBJ_9001 = "I:rpc_objects:Objects::test_read_only_tables_are_refused_with_9001"
+I_TIMEOUT30 = "I:session:Timeouts::test_no_response_for_30_s_fails_the_session"
+I_TRACE = "I:session:Trace::test_trace_dumps_soap_with_passwords_masked"
+I_INFORMPARAM = "I:events:InformParameter::test_rows_add_parameters_to_matching_informs"
+
+U_TABLE3 = "U:core:test_retry_ranges_follow_table_3"
+U_TABLE8 = "U:core:test_event_policies_follow_table_8"
+U_USER = "U:core:test_username_of_3_4_4"
+U_NOTIFY_DEF = "U:notify:test_defaults_and_canDeny"
+U_NOTIFY_ONCE = "U:notify:test_changes_recorded_once_and_only_with_notification"
+U_NOTIFY_LATE = "U:notify:test_late_change_survives_the_confirmation"
+U_HDRS = "U:http:test_request_headers"
+U_REUSE = "U:http:test_connection_reused"
+U_RECONNECT = "U:http:test_server_close_reconnects"
+U_CLOSE = "U:http:test_free_closes_connection"
+U_BASIC = "U:http:test_basic_auth"
+U_MD5 = "U:http:test_digest_md5"
+U_MD5SESS = "U:http:test_digest_md5_sess"
+U_COOKIES = "U:http:test_cookies"
+U_REDIR = "U:http:test_redirect_chain"
+U_REDIR_COOKIES = "U:http:test_redirect_carries_cookies"
+U_REDIR_LIMIT = "U:http:test_redirect_limit"
+U_GZIP = "U:http:test_gzip_request"
+U_415 = "U:http:test_gzip_415_fallback"
+U_TIMEOUT = "U:http:test_timeout"
+U_REFUSED = "U:http:test_connection_refused"
+U_TLS_BASIC = "U:http:test_tls_preemptive_basic"
+U_TLS_VERIFY = "U:http:test_tls_verifies_server"
+U_TLS_CLIENT = "U:http:test_tls_client_certificate"
+U_TLS_DOWNGRADE = "U:http:test_tls_no_downgrade_redirect"
+U_LARGE = "U:soap:test_large_valid_envelope"
+U_MANY = "U:soap:test_write_many_values"
+U_INFORM = "U:soap:test_write_inform"
+U_FAULTS = "U:soap:test_write_faults"
+U_HEADERS = "U:soap:test_parse_headers"
+U_NAMES_NEXT = "U:dm_model:test_names_next_level"
+U_NAMES_ALL = "U:dm_model:test_names_all"
+U_NAMES_FAULTS = "U:dm_model:test_names_faults"
+U_EXPAND = "U:dm_model:test_expand"
+U_NOREUSE = "U:dm_model:test_instances_not_reused"
+U_CHECKSET = "U:dm_model:test_check_set"
+U_SETFAULTS = "U:dm_model:test_set_faults"
+U_ADDDEL = "U:dm_model:test_add_delete"
+U_NEXT_SURVIVES = "U:cache:test_instance_next_counter_survives"
+U_CRASH = "U:cache:test_crash_safety_sigkill"
+U_TRACE = "U:common:test_trace_masks_passwords"
+
+
+def ev(*items):
+    return list(items)
+
+
+# ---- Per-requirement rows: id -> (status, [evidence...], note) -------------------------------
+ROWS = {
+    "R001": (PARTIAL, [], "HTTP/1.1 (libcurl), SOAP 1.1 (libxml2), TLS (OpenSSL), RFC 2617 "
+             "digest are followed where we implement the feature; STUN/XMPP/DHCP references "
+             "apply to features not offered yet"),
+    "R013": (MET, ev(I_TLS, I_TLSBAD), "https:// URL => TLS, server verified"),
+    "R014": (MET, ev(I_URL_BOOTSTRAP), "the next session goes to the URL the ACS set"),
+    "R015": (MET, ev(I_CTL), "URL only from the configuration file/command line (root) or "
+             "the 0600 control socket; the test checks the socket mode"),
+    "R017": (PARTIAL, [], "libcurl tries the resolved addresses in resolver order (happy "
+             "eyeballs), not a random pick"),
+    "R018": (PARTIAL, [], "libcurl falls through to the next resolved address within one "
+             "attempt; no random re-selection across sessions"),
+    "R019": (PARTIAL, [], "libcurl's DNS cache keeps entries 60 s (CURLOPT_DNS_CACHE_TIMEOUT "
+             "default) regardless of the TTL; a TTL below 60 s is exceeded"),
+    "R020": (PARTIAL, [], "no address affinity is stored (SHOULD)"),
+    "R021": (PARTIAL, [], "no address affinity (SHOULD)"),
+    "R022": (PARTIAL, [], "no address affinity (SHOULD)"),
+    # 3.2.1
+    "R023": (PARTIAL, ev(I_FIRST, I_RESTART_BOOT, I_PERIODIC, I_SCHED, I_URL_BOOTSTRAP,
+                         I_FORCED_ACTIVE, I_THROTTLE, I_RETRYCOUNT),
+             "every condition except Connection Requests (issue 3) and transfer completion "
+             "(issue 4)"),
+    "R024": (MET, ev(I_PASSIVE, U_NOTIFY_ONCE), "one record per parameter (cache notify list)"),
+    "R025": (MET, ev(I_THROTTLE), "DefaultActiveNotificationThrottle delays, then one session"),
+    "R026": (FT, [], "autonomous transfer policy comes with file transfers"),
+    "R027": (MET, ev(U_CLOSE), "http_conn_free closes the connection when the session ends"),
+    # 3.2.1.1
+    "R028": (MET, ev(I_RETRYCOUNT, I_HTTPERR), ""),
+    "R029": (MET, ev(I_RETRYCOUNT), "RetryCount persisted in the cache (endpoint.c)"),
+    "R030": (MET, ev(I_V10), "suspect_old_acs in session.c"),
+    "R031": (MET, ev(U_TABLE3, I_RETRYCOUNT), "the Table 3 wait is shown; ending the wait "
+             "early on a new event (endpoint_add_event -> kick_cb) has no test"),
+    "R032": (MET, ev(U_TABLE3), "uniform random pick in the range (retry_wait_seconds)"),
+    "R033": (UNTESTED, ev("S:proxier/core/endpoint.c:endpoint_new"), "post_boot_retries is "
+             "not persisted, so a restart starts from the first range; no test"),
+    "R034": (MET, ev(I_RETRYCOUNT, I_HTTPERR), "RetryCount in every Inform"),
+    "R035": (UNTESTED, ev("S:proxier/core/config.c:config_defaults"), "defaults 5 / 2000; no "
+             "test asserts the defaults (unit tests pass 5/2000 explicitly)"),
+    "R036": (MET, ev(U_TABLE3), "n >= 10 stays at the tenth range"),
+    "R037": (MET, ev(I_RETRYCOUNT, I_HTTPERR), ""),
+    "R038": (MET, ev(I_RETRYCOUNT), "RetryCount back to 0 after a successful session"),
+    "R039": (UNTESTED, ev("S:proxier/session/http.c:set_http"), "no CURLOPT_LOCALPORT: the "
+             "kernel picks a fresh ephemeral port for every connection"),
+    "R040": (CR, [], "the HTTP Connection Request listener is issue 3"),
+    "R041": (CR, [], "ConnectionRequestURL is empty until the listener exists; it is "
+             "active-notify by default (notify.c default_active) for when it does"),
+    # 3.3
+    "R065": (UNTESTED, ev("S:proxier/session/http.c:set_tls"), "libcurl + OpenSSL 3 offer "
+             "TLS 1.2/1.3; no test asserts the negotiated version"),
+    "R066": (UNTESTED, ev("S:proxier/session/http.c:set_tls"), "standard ClientHello by "
+             "OpenSSL; no test"),
+    "R067": (MET, ev(I_TLS, U_TLS_DOWNGRADE), "HTTPS URL => TLS; no redirect to plain HTTP"),
+    "R068": (MET, ev(I_FIRST), "every integration test"),
+    "R069": (NA, [], "binds the ACS"),
+    "R070": (MET, ev(U_TLS_VERIFY, I_TLSBAD), ""),
+    "R071": (UNTESTED, ev(U_TLS_VERIFY, "S:proxier/session/http.c:set_tls"), "the root-CA half "
+             "is tested; the host-name half (CURLOPT_SSL_VERIFYHOST 2, which checks SAN before "
+             "CN) has no test with a mismatching name"),
+    "R072": (MET, ev(I_TLS), "acs.ca_file / acs.ca_path, else the system store"),
+    "R073": (UNTESTED, ev("S:proxier/session/http.c:conn_redirect"), "curl verifies the host of "
+             "the URL it connects to, i.e. the redirect target; no TLS-to-TLS redirect test"),
+    "R074": (PARTIAL, [], "proxierd does not wait for clock synchronisation (relies on the "
+             "host's NTP)"),
+    "R075": (PARTIAL, [], "certificate validity dates are always checked; a host booting with "
+             "a wrong clock cannot reach an HTTPS ACS"),
+    "R076": (NA, ev(U_TLS_CLIENT), "the client certificate (acs.client_cert) is provisioned by "
+             "the operator; its CN is not ours to choose"),
+    "R077": (NA, [], "as R076"),
+    "R078": (NA, [], "binds the ACS"),
+    "R079": (NA, [], "binds the ACS's HTTP responses"),
+    # 3.4.2
+    "R080": (MET, ev(U_REUSE, I_ONECONN), ""),
+    "R081": (MET, ev(U_REUSE, I_ONECONN), ""),
+    "R082": (MET, ev(U_RECONNECT), ""),
+    "R083": (MET, ev(U_MD5), "authorised request on the challenged connection"),
+    "R084": (UNTESTED, ev("S:proxier/session/http.c:set_http"), "libcurl honours "
+             "'Connection: close' on a 401; the /close fixture is not combined with a challenge"),
+    "R085": (MET, ev(I_HTTPERR, U_REFUSED), ""),
+    "R086": (MET, ev(I_TIMEOUT30, U_TIMEOUT), "no response for 30 s fails the session; "
+             "acs.timeout cannot go below 30"),
+    "R087": (NA, [], "binds the ACS"),
+    "R088": (MET, ev(U_COOKIES, I_ONECONN), "the test ACS flags any POST without the cookie"),
+    "R089": (UNTESTED, ev("S:proxier/session/http.c:set_http"), "libcurl's cookie engine keeps "
+             "any number of cookies; TestACS.extra_cookies exists but no test sends several"),
+    "R090": (MET, ev(U_CLOSE), ""),
+    "R091": (MET, ev(U_REDIR, I_REDIRECT), ""),
+    "R092": (MET, ev(U_REDIR), "the fixture cycles 301/302/307"),
+    "R093": (MET, ev(I_REDIRECT, U_REDIR), "redirect of the Inform POST and of later POSTs"),
+    "R094": (MET, ev(U_REDIR, I_REDIRECT), ""),
+    "R095": (MET, ev(U_REDIR), "same method and body re-sent"),
+    "R096": (MET, ev(U_REDIR), "a new connection starts from the configured URL"),
+    "R097": (MET, ev(I_REDIRECT), "ManagementServer.URL unchanged after the redirect"),
+    "R098": (MET, ev(U_REDIR_LIMIT), "5 followed, the 6th fails"),
+    "R099": (UNTESTED, ev("S:proxier/session/http.c:conn_redirect"), "as R073"),
+    "R100": (MET, ev(U_REDIR), "the fixture's redirects carry a body that is ignored"),
+    "R101": (MET, ev(U_REDIR_COOKIES), ""),
+    "R102": (MET, ev(U_REDIR_COOKIES), "cookies copied to the new host (cookies_follow)"),
+    # 3.4.4 / 3.4.5 / 3.4.6 / 3.4.7
+    "R107": (NA, [], "binds the ACS"),
+    "R108": (MET, ev(U_BASIC, U_MD5, I_BASIC, I_DIGEST), ""),
+    "R109": (MET, ev(U_TLS_BASIC, I_TLS), "no 401 round trip over TLS"),
+    "R110": (MET, ev(U_MD5), "no new challenge on the next POST"),
+    "R111": (MET, ev(U_USER, I_DIGEST), "default <OUI>-<ProductClass>-<Serial>"),
+    "R112": (MET, ev(U_USER, I_DIGEST), "percent-encoded as 3.4.4 asks"),
+    "R113": (NA, [], "the password is provisioned (acs.password); uniqueness is the "
+             "operator's"),
+    "R114": (NA, [], "as R113"),
+    "R115": (NA, [], "definition: the configured password is the shared secret"),
+    "R116": (MET, ev(I_GPV_HIDDEN, I_TRACE, U_TRACE, I_CTL), "passwords read as \"\" (GPV, "
+             "control socket), masked in the SOAP trace"),
+    "R117": (MET, ev(U_MD5), "qop=auth checked by the fixture"),
+    "R118": (UNTESTED, ev("S:proxier/session/http.c:set_http"), "libcurl draws a new cnonce per "
+             "challenge; no test compares cnonces"),
+    "R119": (MET, ev(U_MD5), ""),
+    "R120": (MET, ev(U_MD5SESS), ""),
+    "R121": (MET, ev(U_REUSE), "one POST at a time per connection; CURLPIPE_NOTHING"),
+    "R122": (MET, ev(U_GZIP), "gzip requests; any coding curl decodes accepted"),
+    "R123": (MET, ev(U_GZIP, I_GZIP), "Content-Encoding from ManagementServer.HTTPCompression"),
+    "R124": (PARTIAL, ev(U_415, I_GZIP), "on 415 the same body is re-sent uncompressed within "
+             "the session instead of retrying the session per 3.2.1.1, and the next session "
+             "compresses (and gets 415) again"),
+    # 3.5
+    "R125": (MET, ev(U_LARGE, I_LARGE), ""),
+    "R126": (MET, ev(U_MANY), "no response size limit"),
+    "R127": (UNTESTED, ev("S:proxier/soap/soap_write.c:soap_write_inform"), "the writers emit "
+             "only ID, SessionTimeout and SupportedCWMPVersions headers"),
+    "R128": (MET, ev(I_HOLD, U_HEADERS), ""),
+    "R129": (NA, [], "binds the ACS"),
+    "R130": (MET, ev(I_STO, U_INFORM), "SessionTimeout only on the Inform, >= 30 "
+             "(config_validate)"),
+    "R131": (MET, ev(I_FIRST), ""),
+    "R132": (MET, ev(I_ONLY12, I_V10), ""),
+    "R133": (NA, [], "binds the ACS"),
+    "R134": (NA, [], "binds the ACS"),
+    "R135": (UNTESTED, ev("S:proxier/soap/soap_write.c:soap_write_inform"), "never written"),
+    "R136": (NA, [], "binds the ACS"),
+    "R137": (NA, [], "ChangeDUState is not offered (answered 9000)"),
+    # 3.7
+    "R151": (MET, ev(I_FIRST), "the test ACS answers 400 to a session not opened by an Inform"),
+    "R152": (MET, ev(U_CLOSE), ""),
+    "R153": (MET, ev(I_V12), ""),
+    "R154": (MET, ev(I_BADV), "the session is aborted and retried"),
+    "R155": (MET, ev(I_V10, I_ONLY12), "negotiate_version infers from the namespace (<= 1.2)"),
+    "R156": (MET, ev(I_V10), "responses in the cwmp-1-0 namespace, no 1.3+ headers"),
+    "R157": (MET, ev(I_RETRYCOUNT, I_BADV), ""),
+    "R158": (MET, ev(I_CTL_BUSY, I_DURING), "local changes are refused while a session runs; "
+             "see the gap on cross-provider SPV atomicity"),
+    "R159": (MET, ev(I_DURING), ""),
+    "R160": (MET, ev(I_DURING, I_CTL_BUSY), "the control socket is the only outside writer "
+             "today"),
+    "R161": (MET, ev(I_CTL_BUSY), ""),
+    "R162": (MET, ev(I_ONECONN, I_BADARGS), "the test ACS checks the cwmp:ID and method of "
+             "every response"),
+    "R163": (FT, [], "proxierd has no CPE requests besides Inform until TransferComplete"),
+    "R164": (MET, ev(I_ONECONN, I_HOLD), ""),
+    "R165": (MET, ev(I_HOLD), "trivially: no CPE requests yet; the test ACS flags one after the "
+             "empty POST"),
+    "R166": (MET, ev(I_HOLD), "as R165"),
+    "R167": (MET, ev(I_HOLD, I_ONECONN), "Table 7 as checked by the test ACS"),
+    "R168": (MET, ev(I_ONECONN, I_HOLD), ""),
+    "R169": (MET, ev(I_ONECONN), ""),
+    "R170": (MET, ev(I_TIMEOUT30, U_TIMEOUT), "per-request timeout, 30 s by default"),
+    "R171": (MET, ev(I_HTTPERR), "a transport failure ends the session"),
+    "R172": (MET, ev(I_RETRYCOUNT), ""),
+    "R173": (MET, ev(I_MALFORMED, I_BILLION), ""),
+    "R174": (MET, ev(I_HTTPERR), ""),
+    "R175": (MET, ev(U_BASIC, I_WRONGPW), "a 401 after authenticating ends the session"),
+    "R176": (MET, ev(I_ONECONN), ""),
+    "R177": (FT, [], "no CPE requests other than Inform yet"),
+    "R178": (MET, ev(I_REBOOT_AFTER), "Reboot/FactoryReset run after the session"),
+    "R179": (MET, ev(I_HTTPERR, I_RETRYCOUNT), ""),
+    # 3.7.1.5
+    "R180": (MET, ev(I_KILL9, I_RETRYCOUNT), "durable queue in the cache"),
+    "R181": (MET, ev(I_FORCED_ACTIVE, I_DURING), "session_wanted starts the next session after "
+             "the current one"),
+    "R182": (MET, ev(I_HTTPERR), "events leave the queue only on InformResponse"),
+    "R183": (MET, ev(I_HTTPERR, I_REBOOT), ""),
+    "R184": (NA, [], "binds the ACS"),
+    "R185": (MET, ev(U_TABLE8), "events.c policies[]"),
+    "R186": (MET, ev(I_RETRYCOUNT), ""),
+    "R187": (PARTIAL, ev(U_TABLE8), "see the Table 8 section: the table is complete as data, "
+             "but events confirmed by TransferComplete/DU responses are not produced yet"),
+    "R188": (MET, ev(I_FIRST, I_FR, I_URL_BOOTSTRAP), "first start, factory reset, URL change"),
+    "R189": (MET, ev(I_BADV, I_KILL9, U_TABLE8), "BOOTSTRAP survives failures and kill -9; the "
+             "others are discarded on BOOTSTRAP (endpoint_add_event)"),
+    "R190": (MET, ev(U_TABLE8, I_RESTART_BOOT), "discarded_on_reboot at endpoint_start"),
+    "R191": (MET, ev(U_TABLE8), ""),
+    "R192": (MET, ev(U_TABLE8), ""),
+    "R193": (MET, ev(U_TABLE8, I_PASSIVE_REBOOT), "4 VALUE CHANGE: retried until reboot"),
+    "R194": (UNTESTED, ev(U_TABLE8, "S:proxier/session/session.c:session_finish"), "6 "
+             "CONNECTION REQUEST is never produced yet (issue 3); the policy exists"),
+    "R195": (FT, ev(U_TABLE8), "7 TRANSFER COMPLETE: policy in events.c, never produced yet"),
+    "R196": (NA, ev(U_TABLE8), "8 DIAGNOSTICS COMPLETE: no diagnostics are offered; policy in "
+             "events.c"),
+    "R197": (FT, ev(U_TABLE8), "policy in events.c, event not produced yet"),
+    "R198": (NA, [], "Software Module Management not offered"),
+    "R199": (NA, [], "Software Module Management not offered"),
+    "R200": (NA, [], "WAKEUP / StandbyPolicy not offered"),
+    "R201": (MET, ev(I_REBOOT, U_TABLE8), ""),
+    "R202": (MET, ev(I_SCHED_RESTART, U_TABLE8), ""),
+    "R203": (FT, ev(U_TABLE8), "policy in events.c"),
+    "R204": (FT, ev(U_TABLE8), "policy in events.c"),
+    "R205": (FT, ev(U_TABLE8), "policy in events.c"),
+    "R206": (NA, [], "Software Module Management not offered"),
+    "R207": (NA, [], "proxierd defines no vendor events"),
+    "R208": (MET, ev(I_FIRST, I_PASSIVE), "one Inform carries every queued event"),
+    "R209": (MET, ev(I_8005), "identical bytes re-sent"),
+    "R210": (FT, [], "no CPE requests other than Inform yet"),
+    "R211": (NA, [], "binds the ACS"), "R212": (NA, [], "binds the ACS"),
+    "R213": (NA, [], "binds the ACS"), "R214": (NA, [], "binds the ACS"),
+    "R215": (NA, [], "binds the ACS"), "R216": (NA, [], "binds the ACS"),
+    "R217": (NA, [], "binds the ACS"), "R218": (NA, [], "binds the ACS"),
+    "R219": (NA, [], "binds the ACS"),
+    # A.2
+    "R220": (MET, ev(U_INFORM, I_GPV_TYPES), "dateTime values in UTC with Z (except "
+             "CurrentTime, see R353)"),
+    "R221": (MET, ev(I_OBJ_NOREUSE, I_OBJ_PERSIST, U_NOREUSE), "numbers of deleted rows are "
+             "never reused, also after a restart"),
+    "R222": (MET, ev(U_NOREUSE), "the next number only grows"),
+    "R223": (MET, ev(U_NEXT_SURVIVES), "instances persisted; no outside entity can renumber"),
+    "R224": (MET, ev(U_NAMES_NEXT, I_GPN_WRITABLE), ""),
+    "R225": (MET, ev("I:session:Negotiation::test_use_cwmp_version_12_is_honoured"),
+             "GetRPCMethods answered (rpc.c); Inform sent"),
+    "R226": (NA, [], "no vendor-specific methods"),
+    "R227": (NA, [], "binds the ACS"),
+    # A.3.2.1 SetParameterValues
+    "R228": (NA, [], "binds the ACS (R229 is the CPE side)"),
+    "R229": (MET, ev(I_SPV_DUP, I_SPV_EMPTY), "9003 for duplicates; empty list sets only the "
+             "ParameterKey"),
+    "R230": (MET, ev(I_SPV_OK, I_SPV_ATOMIC, I_SPV_DUP), ""),
+    "R231": (NA, [], "Alias-Based Addressing not offered"),
+    "R232": (PARTIAL, ev(I_SPV_ATOMIC), "atomic per provider (one SQLite transaction); across "
+             "providers (Device.DeviceInfo. and Device.ManagementServer. in one request) a "
+             "later failure leaves the earlier group applied (dm.h)"),
+    "R233": (MET, ev(I_SPV_9007, I_SPV_RO), ""),
+    "R234": (PARTIAL, ev(I_SPV_ATOMIC), "as R232: validation faults change nothing; a provider "
+             "failure after another provider applied does not roll back"),
+    "R235": (PARTIAL, ev(I_KILL9_VALUES), "each provider commits its own transaction and the "
+             "ParameterKey is a third write: a crash in between leaves a partial set"),
+    "R236": (UNTESTED, ev("S:proxier/rpc/rpc_params.c:rpc_set_parameter_values"), "every value "
+             "is checked before any is applied; no order dependence; no test permutes"),
+    "R237": (MET, ev(I_SPV_OK), "Status 0: applied before the response"),
+    "R238": (NA, [], "no change needs the session to end: Status is always 0"),
+    "R239": (MET, ev(I_SPV_OK), "read back in the same session"),
+    "R240": (NA, [], "no parameter needs a reboot"),
+    "R241": (NA, [], "binds the ACS"),
+    "R242": (MET, ev(I_SPV_PERSIST, I_KILL9_VALUES), ""),
+    "R243": (MET, ev(I_GPV_9005), "\"device.DeviceInfo.UpTime\" is 9005"),
+    "R244": (UNTESTED, ev("S:proxier/dm/dm_type.c:dm_value_check"), "string values stored as "
+             "given; enumerations compared with strcmp; no test"),
+    "R245": (MET, ev(I_SPV_RO, U_CHECKSET), "InformParameter.77.Enable is 9005"),
+    "R246": (NA, [], "Alias-Based Addressing not offered"),
+    "R247": (MET, ev(I_SPV_9007), "type, range, enumeration and size checks"),
+    "R248": (MET, ev(I_SPV_9007, I_SPV_ATOMIC), "one SetParameterValuesFault per parameter"),
+    "R249": (UNTESTED, ev("S:proxier/dm/dm_request.c:dm_check_set"), "only the schema's type, "
+             "range and access are checked"),
+    # A.3.2.2 / A.3.2.3
+    "R250": (MET, ev(I_GPV_EMPTYOBJ, I_GPV_PARTIAL), "a partial path with nothing below is an "
+             "empty list"),
+    "R251": (MET, ev(I_GPV_9005, U_EXPAND), ""),
+    "R252": (MET, ev(I_GPN_NEXT, I_GPN_ALL, U_NAMES_NEXT), ""),
+    "R253": (MET, ev(I_GPN_EMPTY, U_NAMES_NEXT), ""),
+    "R254": (MET, ev(I_GPN_WRITABLE, U_NAMES_ALL), ""),
+    "R255": (MET, ev(I_GPN_9005, U_NAMES_FAULTS), ""),
+    "R256": (MET, ev(U_NAMES_FAULTS, I_GPN_PARAM), "NextLevel true on a parameter is 9003"),
+    # A.3.2.4 / A.3.2.5
+    "R257": (MET, ev(I_ATTR_012, I_ATTR_ATOMIC), "one cache transaction"),
+    "R258": (MET, ev(I_ATTR_ATOMIC, I_ATTR_9005), ""),
+    "R259": (MET, ev(I_ATTR_ATOMIC), ""),
+    "R260": (UNTESTED, ev("S:proxier/rpc/rpc_params.c:rpc_set_parameter_attributes", U_CRASH),
+             "one SQLite transaction (cache crash safety is unit-tested, not this RPC)"),
+    "R261": (MET, ev(I_ATTR_ORDER), ""),
+    "R262": (MET, ev(I_ATTR_PERSIST), ""),
+    "R263": (NA, [], "Alias-Based Addressing not offered"),
+    "R264": (UNTESTED, ev("S:proxier/core/notify.c:notify_attr_set"), "only "
+             "rpc_set_parameter_attributes writes attributes; the control socket has no "
+             "attribute command"),
+    "R265": (MET, ev(I_PASSIVE), "1 = passive"),
+    "R266": (MET, ev(I_THROTTLE, I_FORCED_ACTIVE), "2 = active"),
+    "R267": (NA, [], "lightweight notification not offered (3-6 refused with 9003)"),
+    "R268": (NA, [], "lightweight notification not offered"),
+    "R269": (UNTESTED, ev("S:proxier/rpc/rpc_objects.c:delete_done"), "a deleted object's "
+             "parameters are dropped, never reported as changed"),
+    "R270": (MET, ev(I_ATTR_9009, U_NOTIFY_DEF), "passive accepted even on canDeny parameters"),
+    "R271": (NA, [], "lightweight notification not offered"),
+    "R272": (MET, ev(I_ATTR_ACL, I_ATTR_UNKNOWN), "\"Subscriber\" kept, other entities ignored "
+             "(join_access)"),
+    "R273": (MET, ev(I_ATTR_RO), ""),
+    "R274": (MET, ev(I_ATTR_RO, I_ATTR_ACL), ""),
+    "R275": (MET, ev(I_ATTR_9009, U_NOTIFY_DEF), ""),
+    "R276": (MET, ev(I_ATTR_9009), "partial path over a canDeny parameter refused"),
+    "R277": (MET, ev(I_ATTR_LW, U_NOTIFY_DEF), ""),
+    "R278": (MET, ev(I_ATTR_PARTIAL), "empty list for a partial path with nothing below"),
+    "R279": (MET, ev(I_PASSIVE), "as R265"),
+    "R280": (MET, ev(I_THROTTLE), "as R266"),
+    "R281": (NA, [], "lightweight notification not offered"),
+    "R282": (NA, [], "lightweight notification not offered"),
+    "R283": (NA, [], "describes AccessList entities (binds the ACS / vendors)"),
+    # A.3.2.6 AddObject
+    "R284": (NA, [], "Alias-Based Addressing not offered"),
+    "R285": (NA, [], "Alias-Based Addressing not offered (InformParameter rows still get "
+             "Alias cpe-<n>)"),
+    "R286": (MET, ev(I_OBJ_9005, I_OBJ_9001, U_ADDDEL), "9005 / 9001, nothing changed"),
+    "R287": (MET, ev(I_ADD), "the row comes with all its parameters (defaults)"),
+    "R288": (UNTESTED, ev("S:proxier/rpc/rpc_objects.c:add_done"), "one SQLite transaction; no "
+             "kill -9 test of AddObject"),
+    "R289": (MET, ev(I_ADD), "Status 0"),
+    "R290": (NA, [], "never deferred: Status is always 0"),
+    "R291": (MET, ev(I_ADD, I_ADD_DEL), "read, set and deleted in the same session"),
+    "R292": (MET, ev(I_ADD_DEL), "SPV/SPA/GPV on the new row"),
+    "R293": (NA, [], "no object creation needs a reboot"),
+    "R294": (NA, [], "binds the ACS"),
+    "R295": (MET, ev(I_OBJ_PERSIST), ""),
+    "R296": (MET, ev(I_OBJ_9005), "a path without the final dot is 9005 "
+             "(check_object_name)"),
+    "R297": (MET, ev(I_ADD, I_OBJ_9005), "key set on success only"),
+    "R298": (PARTIAL, ev(I_OBJ_NOREUSE), "9004 only for a taken number; writable tables "
+             "(InformParameter) have no maximum row count"),
+    "R299": (NA, [], "Alias-Based Addressing not offered"),
+    # A.3.2.7 DeleteObject
+    "R300": (MET, ev(I_ADD_DEL), "values and attributes gone; every RPC on the row is 9005"),
+    "R301": (MET, ev(I_ADD_DEL), "Status 0"),
+    "R302": (NA, [], "never deferred"),
+    "R303": (MET, ev(I_ADD_DEL, I_OBJ_COUNT), ""),
+    "R304": (NA, [], "no deletion needs a reboot"),
+    "R305": (NA, [], "binds the ACS"),
+    "R306": (MET, ev(I_OBJ_9005, I_OBJ_9001), ""),
+    "R307": (MET, ev(I_ADD_DEL), "the whole instance goes"),
+    "R308": (UNTESTED, ev("S:proxier/rpc/rpc_objects.c:delete_done"), "one transaction; no "
+             "kill -9 test"),
+    "R309": (MET, ev(I_OBJ_PERSIST), "a deleted row stays deleted after a restart"),
+    "R310": (MET, ev(I_ADD_DEL), "key del-1 set; a failed DeleteObject leaves it"),
+    "R311": (MET, ev(I_OBJ_9005, U_ADDDEL), ""),
+    # A.3.2.9 Reboot
+    "R346": (MET, ev(I_REBOOT_AFTER), ""),
+    "R347": (NA, [], "no configuration change needs a reboot"),
+    "R348": (NA, [], "binds the ACS"),
+    "R349": (PARTIAL, ev(I_REBOOT_AFTER), "true with one endpoint; main.c hook_reboot stops the "
+             "loop at once, without waiting for other endpoints' sessions (Virtual Devices)"),
+    # A.3.3.1 Inform
+    "R350": (MET, ev(I_FIRST), ""),
+    "R351": (MET, ev(I_FIRST, I_SCHED_TWO), ""),
+    "R352": (PARTIAL, [], "no cap: more than 64 queued events give a schema-invalid Inform "
+             "(session.c collect_event)"),
+    "R353": (PARTIAL, ev(U_INFORM), "CurrentTime is written in UTC with \"Z\" "
+             "(soap_format_time), not in the local time zone with its offset"),
+    "R354": (MET, ev(I_FIRST, I_PASSIVE, I_FORCED_ACTIVE), ""),
+    "R355": (UNTESTED, ev("S:proxier/core/notify.c:on_change"), "the record is per parameter, "
+             "whatever the value; no test changes a value back"),
+    "R356": (MET, ev(I_PASSIVE_REBOOT), "pending list and 4 VALUE CHANGE discarded together"),
+    "R357": (PARTIAL, ev(I_FIRST, I_PASSIVE, I_INFORMPARAM), "forced + changed parameters, plus "
+             "InformParameter rows; a row with an empty EventList also rides on an Inform that "
+             "carries 4 VALUE CHANGE, where A.3.3.1 allows only the three criteria"),
+    # A.4.1.2 ScheduleInform
+    "R365": (MET, ev(I_SCHED_TWO), ""),
+    "R366": (MET, ev(I_SCHED_RESTART), ""),
+    "R367": (UNTESTED, ev("S:proxier/core/endpoint.c:endpoint_schedule_inform"), "unbounded "
+             "list; tests queue two"),
+    "R368": (PARTIAL, [], "a repeated non-empty CommandKey adds a second entry instead of "
+             "updating the queued one's delay (endpoint_schedule_inform)"),
+    # A.4.1.6 FactoryReset
+    "R382": (MET, ev(I_FR), "after the session, then BOOTSTRAP"),
+    # L: the one negative requirement we do meet
+    "R598": (UNTESTED, ev("S:proxier/core/events.c:events_policy"), "proxierd never issues "
+             "13 WAKEUP"),
+    "R594": (NA, [], "standby not offered"),
+}
+
+# Requirements in "not yet"/n/a sections that bind someone else.
+ACS_SIDE = {
+    "R052": "binds the ACS (the HTTP GET), with the listener in issue 3",
+    "R586": "binds the ACS", "R587": "binds the ACS", "R588": "binds the ACS",
+    "R589": "binds the XMPP server", "R592": "binds the XMPP server", "R606": "binds the ACS",
+}
+
+TABLE5 = [
+    # (method, CPE requirement, our status, evidence, note)
+    ("GetRPCMethods", "REQUIRED", MET, [I_V12], "rpc.c handle_get_rpc_methods lists the methods "
+     "with a handler"),
+    ("SetParameterValues", "REQUIRED", MET, [I_SPV_OK, I_SPV_ATOMIC], "see the cross-provider "
+     "atomicity gap"),
+    ("GetParameterValues", "REQUIRED", MET, [I_GPV_TYPES, I_GPV_9005], ""),
+    ("GetParameterNames", "REQUIRED", MET, [I_GPN_ALL, I_GPN_9005], ""),
+    ("SetParameterAttributes", "REQUIRED", MET, [I_ATTR_012, I_ATTR_ATOMIC], ""),
+    ("GetParameterAttributes", "REQUIRED", MET, [I_ATTR_012, I_ATTR_PARTIAL], ""),
+    ("AddObject", "REQUIRED", MET, [I_ADD, I_OBJ_9005, I_OBJ_PERSIST], ""),
+    ("DeleteObject", "REQUIRED", MET, [I_ADD_DEL, I_OBJ_9005], ""),
+    ("Reboot", "REQUIRED", MET, [I_REBOOT, I_REBOOT_AFTER], ""),
+    ("Download", "REQUIRED if downloads are supported", FT, [], "answered 9000 today"),
+    ("ScheduleDownload", "OPTIONAL", FT, [], "answered 9000"),
+    ("Upload", "OPTIONAL", FT, [], "answered 9000"),
+    ("FactoryReset", "OPTIONAL", MET, [I_FR], ""),
+    ("GetQueuedTransfers (deprecated)", "OPTIONAL", NA, [], "answered 9000"),
+    ("GetAllQueuedTransfers", "OPTIONAL", FT, [], "answered 9000"),
+    ("CancelTransfer", "OPTIONAL", FT, [], "answered 9000"),
+    ("ScheduleInform", "OPTIONAL", MET, [I_SCHED, I_SCHED_TWO], "see the CommandKey-update gap"),
+    ("ChangeDUState", "OPTIONAL", NA, [], "answered 9000"),
+    ("SetVouchers (deprecated)", "OPTIONAL", NA, [], "answered 9000"),
+    ("GetOptions (deprecated)", "OPTIONAL", NA, [], "answered 9000"),
+    ("Inform (CPE calls)", "REQUIRED", MET, [I_FIRST, I_8005], ""),
+    ("GetRPCMethods (CPE calls)", "OPTIONAL", NA, [], "never called"),
+    ("TransferComplete (CPE calls)", "REQUIRED if transfers are supported", FT, [], ""),
+    ("AutonomousTransferComplete (CPE calls)", "OPTIONAL", FT, [], ""),
+    ("DUStateChangeComplete (CPE calls)", "OPTIONAL (required with ChangeDUState)", NA, [], ""),
+    ("AutonomousDUStateChangeComplete (CPE calls)", "OPTIONAL", NA, [], ""),
+    ("RequestDownload (CPE calls)", "OPTIONAL", NA, [], "never called"),
+    ("Kicked (deprecated, CPE calls)", "OPTIONAL", NA, [], "never called"),
+]
+
+TABLE8 = [
+    # (code, cumulative, confirmed by, policy, our status, evidence, note)
+    ("0 BOOTSTRAP", "Single", "InformResponse", "never discarded; discards all others",
+     MET, [I_FIRST, I_FR, I_URL_BOOTSTRAP, I_KILL9], "endpoint_add_event, endpoint_start"),
+    ("1 BOOT", "Single", "InformResponse", "retry until reboot", MET,
+     [I_RESTART_BOOT, U_TABLE8], ""),
+    ("2 PERIODIC", "Single", "InformResponse", "never discarded (except BOOTSTRAP)", MET,
+     [I_PERIODIC, U_TABLE8], ""),
+    ("3 SCHEDULED", "Single", "InformResponse", "never discarded (except BOOTSTRAP)", MET,
+     [I_SCHED, I_SCHED_TWO], "always with M ScheduleInform"),
+    ("4 VALUE CHANGE", "Single", "InformResponse", "retry until reboot; discarded on BOOTSTRAP",
+     MET, [I_FORCED_ACTIVE, I_PASSIVE, I_PASSIVE_REBOOT], ""),
+    ("5 KICKED (deprecated)", "Single", "KickedResponse", "MAY retry", NA, [],
+     "Annex D not offered; policy row in events.c"),
+    ("6 CONNECTION REQUEST", "Single", "InformResponse", "MUST NOT retry", CR, [U_TABLE8],
+     "policy and discard-on-failure (session_finish) exist; never produced yet"),
+    ("7 TRANSFER COMPLETE", "Single", "TransferCompleteResponse",
+     "never discarded (except BOOTSTRAP)", FT, [U_TABLE8], "policy row only"),
+    ("8 DIAGNOSTICS COMPLETE", "Single", "InformResponse", "retry until reboot", NA, [],
+     "no diagnostics offered; policy row in events.c"),
+    ("9 REQUEST DOWNLOAD", "Single", "RequestDownloadResponse", "MAY retry", NA, [],
+     "RequestDownload never called"),
+    ("10 AUTONOMOUS TRANSFER COMPLETE", "Single", "AutonomousTransferCompleteResponse",
+     "never discarded (except BOOTSTRAP)", FT, [], "policy row only"),
+    ("11 DU STATE CHANGE COMPLETE", "Single", "DUStateChangeCompleteResponse",
+     "never discarded (except BOOTSTRAP)", NA, [], "SMM not offered"),
+    ("12 AUTONOMOUS DU STATE CHANGE COMPLETE", "Single",
+     "AutonomousDUStateChangeCompleteResponse", "never discarded (except BOOTSTRAP)", NA, [],
+     "SMM not offered"),
+    ("13 WAKEUP", "Single", "InformResponse", "retry until reboot; discarded on BOOTSTRAP", NA,
+     [], "standby not offered; never produced"),
+    ("M Reboot", "Multiple", "InformResponse", "never discarded (except BOOTSTRAP)", MET,
+     [I_REBOOT], "CommandKey kept across the reboot"),
+    ("M ScheduleInform", "Multiple", "InformResponse", "never discarded (except BOOTSTRAP)", MET,
+     [I_SCHED_TWO, I_SCHED_RESTART], ""),
+    ("M Download", "Multiple", "TransferCompleteResponse", "never discarded (except BOOTSTRAP)",
+     FT, [U_TABLE8], "policy row only"),
+    ("M ScheduleDownload", "Multiple", "TransferCompleteResponse",
+     "never discarded (except BOOTSTRAP)", FT, [], "policy row only"),
+    ("M Upload", "Multiple", "TransferCompleteResponse", "never discarded (except BOOTSTRAP)",
+     FT, [], "policy row only"),
+    ("M ChangeDUState", "Multiple", "DUStateChangeCompleteResponse",
+     "never discarded (except BOOTSTRAP)", NA, [], "SMM not offered"),
+    ("M <vendor method> / X <vendor> <event>", "not specified", "vendor", "vendor", NA,
+     [U_TABLE8], "none defined; a vendor code would get InformResponse / until reboot"),
+]
+
+GAPS = [
+    ("R232, R234, R235", "proxier/rpc/rpc_params.c `rpc_set_parameter_values`, "
+     "proxier/dm/dm_request.c",
+     "SetParameterValues is atomic per provider only. The gateway model has two providers "
+     "(`Device.` in gateway.c, `Device.ManagementServer.` in mgmt.c), each committing its own "
+     "SQLite transaction, and the ParameterKey is a third write (`endpoint_setting_set` in "
+     "`spv_done`). A failure of the second group leaves the first applied; kill -9 between "
+     "the commits leaves a partial set or an old ParameterKey. Both providers share one "
+     "cache: wrapping the whole request (values + ParameterKey) in one outer "
+     "`cache_begin`/`cache_commit` (nested transactions exist) would make it atomic."),
+    ("R352", "proxier/session/session.c `collect_event`",
+     "No 64-event cap: every queued event goes into the Inform, so 65+ events (e.g. many "
+     "ScheduleInform requests) give an EventStruct array the schema refuses. The oldest "
+     "\"M\" events must be dropped first."),
+    ("R368", "proxier/core/endpoint.c `endpoint_schedule_inform`",
+     "A ScheduleInform whose non-empty CommandKey matches a queued one must update that "
+     "entry's time; the code always appends, so the ACS gets two \"M ScheduleInform\" events."),
+    ("R353", "proxier/soap/soap_write.c `soap_format_time` (via `put_time` in the Inform)",
+     "CurrentTime is written in UTC with \"Z\"; TR-069 wants local time with the local "
+     "offset (e.g. `+01:00`)."),
+    ("R124", "proxier/session/http.c `conn_finish`",
+     "On 415 the body is re-sent uncompressed inside the session (not a session retry as "
+     "3.4.7 says), and the next session starts compressing again, so an ACS without gzip "
+     "costs a 415 round trip in every session. Remembering the refusal per endpoint (until "
+     "HTTPCompression changes) would fix the cost."),
+    ("R349", "proxier/main.c `hook_reboot` / `hook_factory_reset`",
+     "The loop is broken as soon as this endpoint's session ends; with Virtual CWMP Devices "
+     "the reboot SHOULD wait until every endpoint's session is over."),
+    ("R075, R074", "proxier/session/http.c `set_tls`",
+     "Certificate validity dates are always checked and the daemon never waits for clock "
+     "synchronisation: a gateway without RTC booting at 1970 cannot open an HTTPS session "
+     "until NTP runs. Either wait for time sync or relax the date checks while unsynchronised."),
+    ("R019", "proxier/session/http.c `http_multi_new`",
+     "libcurl's DNS cache keeps answers 60 s whatever their TTL (shared by the multi handle); "
+     "setting CURLOPT_DNS_CACHE_TIMEOUT to 0 (or the TTL) would follow 3.1."),
+    ("R357", "proxier/session/session.c (InformParameter rows)",
+     "Rows with an empty EventList add their parameters to every Inform, also one carrying "
+     "\"4 VALUE CHANGE\"; A.3.3.1 says such an Inform's ParameterList MUST hold only forced "
+     "and changed parameters. Skip the rows when 4 VALUE CHANGE is in the Inform, or note "
+     "the deliberate TR-181 precedence in docs."),
+    ("R298", "proxier/rpc/rpc_objects.c `rpc_add_object`",
+     "Writable tables (InformParameter) have no maximum row count: AddObject never answers "
+     "9004 and an ACS can grow the cache without bound."),
+    ("A.3.2.4 default AccessList (SHOULD)", "proxier/core/notify.c `notify_attr_get`",
+     "A parameter never touched by SetParameterAttributes reports AccessList \"\" where the "
+     "default SHOULD grant every entity (\"Subscriber\"). "
+     "tests/integration/test_rpc_attributes.py::Attributes::test_default_access_list_grants_"
+     "subscriber is marked expectedFailure for it."),
+    ("R264/R273 scope", "proxier/ctl/ctl.c `start_set`",
+     "The control socket changes values without consulting the AccessList. That is right if "
+     "it stands for the CPE itself; if it is ever exposed to LAN-side UIs (\"Subscriber\"), it "
+     "must refuse parameters whose AccessList lacks Subscriber."),
+    ("Untested claims", "tests/",
+     "Implemented but without a test: host-name check of the ACS certificate (R071) and of a "
+     "redirected TLS session (R073/R099); several cookies (R089, TestACS.extra_cookies is "
+     "unused); the 30 s timeout floor (R086); the post-reboot reset of the Table 3 range "
+     "(R033); the default 5/2000 (R035); a new event cutting a retry wait short (R031); "
+     "crash (kill -9) during AddObject/DeleteObject/SetParameterAttributes (R288, R308, R260)."),
+    ("ManagementServer.URL = \"\"", "proxier/core/mgmt.c `mgmt_op_set`, "
+     "proxier/session/session.c `session_start`",
+     "An ACS may set the URL to the empty string (string(256) accepts it). Without DHCP "
+     "discovery every later session then fails in `http_conn_new` and is retried forever; "
+     "SetParameterValues could refuse \"\" with 9007 instead."),
+]
+
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_requirements(path):
+    rows = []
+    pat = re.compile(r"^\| (R\d{3}) \| (.*?) \| (\d+) \| (.*) \|$")
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            mt = pat.match(line.rstrip("\n"))
+            if mt:
+                rows.append(dict(id=mt.group(1), section=mt.group(2).strip(),
+                                 line=int(mt.group(3)), text=mt.group(4)))
+    return rows
+
+
+def clean_section(s):
+    return s.replace("**", "").replace("*", "").strip()
+
+
+def shorten(text, limit=100):
+    t = re.sub(r"</?[a-z][^>]*>", " ", text)
+    t = t.replace("|", "/").replace("\t", " ")
+    t = re.sub(r"\s+", " ", t).strip()
+    if len(t) <= limit:
+        return t
+    cut = t[:limit].rsplit(" ", 1)[0]
+    return cut + " …"
+
+
+def section_key(section):
+    return section.split(" ", 1)[0]
+
+
+def default_for(section):
+    key = section_key(section)
+    best = None
+    for prefix, value in DEFAULTS.items():
+        p = prefix.strip()
+        exact = prefix.endswith(" ")
+        ok = key == p if exact else (key == p or key.startswith(p if p.endswith(".") else p + ".")
+                                     or key.startswith(p))
+        if ok and (best is None or len(p) > len(best[0])):
+            best = (p, value)
+    return best[1] if best else None
+
+
+class EvidenceError(Exception):
+    pass
+
+
+_cache = {}
+
+
+def _read(rel):
+    if rel not in _cache:
+        path = os.path.join(ROOT, rel)
+        with open(path, encoding="utf-8") as f:
+            _cache[rel] = f.read()
+    return _cache[rel]
+
+
+def expand(item):
+    """Evidence shorthand -> (markdown text, error or None)."""
+    kind, rest = item.split(":", 1)
+    if kind == "I":
+        fname, name = rest.split(":", 1)
+        cls, test = name.split("::")
+        rel = f"tests/integration/test_{fname}.py"
+        try:
+            src = _read(rel)
+        except FileNotFoundError:
+            return f"`{rel}::{name}`", f"{rel} does not exist"
+        m = re.search(rf"^class {re.escape(cls)}\b.*?(?=^class |\Z)", src, re.S | re.M)
+        if not m or not re.search(rf"^\s+def {re.escape(test)}\(", m.group(0), re.M):
+            return f"`{rel}::{name}`", f"{rel}: no {cls}.{test}"
+        return f"`{rel}::{name}`", None
+    if kind == "U":
+        fname, test = rest.split(":", 1)
+        rel = f"tests/unit/test_{fname}.c"
+        try:
+            src = _read(rel)
+        except FileNotFoundError:
+            return f"`{rel}::{test}`", f"{rel} does not exist"
+        if not re.search(rf"^static void {re.escape(test)}\(", src, re.M):
+            return f"`{rel}::{test}`", f"{rel}: no {test}"
+        return f"`{rel}::{test}`", None
+    if kind == "S":
+        rel, func = rest.split(":", 1)
+        try:
+            src = _read(rel)
+        except FileNotFoundError:
+            return f"`{rel}` `{func}`", f"{rel} does not exist"
+        if not re.search(rf"\b{re.escape(func)}\s*\(", src):
+            return f"`{rel}` `{func}`", f"{rel}: no function {func}"
+        return f"`{rel}` `{func}`", None
+    raise EvidenceError(f"bad evidence shorthand {item!r}")
+
+
+def render_evidence(items, errors):
+    out = []
+    for it in items:
+        text, err = expand(it)
+        if err:
+            errors.append(err)
+        out.append(text)
+    return "<br>".join(out)
+
+
+def decide(req):
+    if req["id"] in ROWS:
+        return ROWS[req["id"]]
+    if req["id"] in ACS_SIDE:
+        return (NA, [], ACS_SIDE[req["id"]])
+    d = default_for(req["section"])
+    if d is None:
+        raise SystemExit(f"{req['id']} ({req['section']}): no mapping and no section default")
+    return (d[0], [d[1]] if d[1] else [], d[2])
+
+
+def base_status(status):
+    return NOT_YET if status.startswith("not yet") else status
+
+
+def render(reqs, spec_rel):
+    errors = []
+    decided = [(r, *decide(r)) for r in reqs]
+    counts = Counter(base_status(s) for _, s, _, _ in decided)
+    out = []
+    w = out.append
+    w("# TR-069 Amendment 5 conformance of proxierd\n")
+    w("Generated by `scripts/conformance.py` from `" + spec_rel + "` (the 609 sentences of "
+      "TR-069 Amendment 5 that bind a CPE, a CWMP endpoint, the CPE Proxier, a Virtual CWMP "
+      "Device or a Proxied Device) and a hand-written mapping checked against the code and "
+      "the tests. Edit the mapping in the script, not this file. The script fails if a cited "
+      "test or function does not exist.\n")
+    w("Status: **met** = implemented and shown by the named test; **met, untested** = "
+      "implemented, no test shows it (the source is named); **partial** = what is missing is "
+      "said; **not yet** = planned (issue 3: connection requests, STUN, XMPP; issue 4: file "
+      "transfers; virtual devices: Annex J adapters); **n/a** = binds the ACS or another "
+      "party, or an optional feature proxierd deliberately does not offer.\n")
+    w("Test names: `tests/integration/test_X.py::Class::test` (Python, run by ctest as "
+      "`integration/test_X`, every CPE message schema-validated and protocol-checked by the "
+      "test ACS in `tests/acs/`), `tests/unit/test_X.c::test` (cmocka, ctest `unit/test_X`).\n")
+    w("## Summary\n")
+    w("| status | requirements |\n|---|---|")
+    for s in STATUSES:
+        w(f"| {s} | {counts.get(s, 0)} |")
+    w(f"| **total** | **{len(reqs)}** |\n")
+    ny = Counter(s for _, s, _, _ in decided if s.startswith("not yet"))
+    w("Not yet, by plan: " + ", ".join(f"{k[9:-1]} {v}" for k, v in sorted(ny.items())) + ".\n")
+    w("Contents: [requirements by section](#requirements-by-section) · "
+      "[Table 5: RPC support](#table-5-rpc-support) · [Table 8: events](#table-8-events) · "
+      "[Gaps found](#gaps-found)\n")
+
+    w("## Requirements by section\n")
+    groups = OrderedDict()
+    for row in decided:
+        groups.setdefault(clean_section(row[0]["section"]), []).append(row)
+    for section, rows in groups.items():
+        c = Counter(base_status(s) for _, s, _, _ in rows)
+        summary = ", ".join(f"{s} {c[s]}" for s in STATUSES if c.get(s))
+        w(f"### {section}\n")
+        w(f"{summary}\n")
+        w("| id | section | requirement | status | evidence |\n|---|---|---|---|---|")
+        for req, status, evidence, note in rows:
+            text = shorten(req["text"])
+            evid = render_evidence(evidence, errors)
+            cell = evid
+            if note:
+                cell = (evid + "<br>" if evid else "") + note.replace("|", "/")
+            w(f"| {req['id']} | {section_key(req['section'])} (l.{req['line']}) | {text} | "
+              f"{status} | {cell} |")
+        w("")
+
+    w("## Table 5: RPC support\n")
+    w("CPE methods are the ACS's requests that proxierd answers (rpc.c `methods[]`; anything "
+      "else gets fault 9000); \"CPE calls\" are the ACS methods the CPE calls.\n")
+    w("| method | TR-069 for a CPE | status | evidence |\n|---|---|---|---|")
+    for name, req, status, evidence, note in TABLE5:
+        evid = render_evidence(evidence, errors)
+        cell = (evid + "<br>" if evid and note else evid) + (note if note else "")
+        w(f"| {name} | {req} | {status} | {cell} |")
+    w("")
+
+    w("## Table 8: events\n")
+    w("Policies are data in `proxier/core/events.c` (`policies[]`), applied by "
+      "`proxier/core/endpoint.c` (queue, BOOTSTRAP and reboot discards) and "
+      "`proxier/session/session.c` (confirmation, \"not retried\" discard). Events are kept "
+      "durably in the cache (SQLite) and confirmed by the InformResponse unless noted.\n")
+    w("| event code | cumulative | confirmed by | retry/discard policy | status | evidence |\n"
+      "|---|---|---|---|---|---|")
+    for code, cum, conf, policy, status, evidence, note in TABLE8:
+        evid = render_evidence(evidence, errors)
+        cell = (evid + "<br>" if evid and note else evid) + (note if note else "")
+        w(f"| {code} | {cum} | {conf} | {policy} | {status} | {cell} |")
+    w("")
+
+    w("## Gaps found\n")
+    w("Requirements we claim or come close to, where the code does not (fully) do it or no "
+      "test shows it. Each names the place to change.\n")
+    for i, (reqs_, where, what) in enumerate(GAPS, 1):
+        w(f"{i}. **{reqs_}**: {where}. {what}")
+    w("")
+    return "\n".join(out), errors, counts
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--spec", default=os.path.join(SPEC, "spec", "requirements-cpe.md"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "conformance.md"))
+    ap.add_argument("--check", action="store_true",
+                    help="only check the mapping and the evidence, write nothing")
+    args = ap.parse_args()
+    reqs = parse_requirements(args.spec)
+    if len(reqs) != 609:
+        print(f"warning: {len(reqs)} requirements parsed, expected 609", file=sys.stderr)
+    unknown = sorted(set(ROWS) - {r["id"] for r in reqs})
+    if unknown:
+        print("mapping names unknown ids: " + ", ".join(unknown), file=sys.stderr)
+        return 1
+    text, errors, counts = render(reqs, "shared/spec/requirements-cpe.md")
+    for e in sorted(set(errors)):
+        print("evidence missing: " + e, file=sys.stderr)
+    if errors:
+        return 1
+    if not args.check:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text)
+    print(", ".join(f"{s}: {counts.get(s, 0)}" for s in STATUSES) + f" (total {len(reqs)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
