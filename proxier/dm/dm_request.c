@@ -136,13 +136,25 @@ struct dm_request *dm_request_new(struct dm_model *m, enum dm_op op)
     return req;
 }
 
+/* Room for element n of an array that grows by doubling: the capacity is implied by the
+ * count (the next power of two), so no separate field is needed. Returns false on OOM. */
+static bool grow_for(void **array, size_t n, size_t elem)
+{
+    if (n != 0 && (n & (n - 1)) != 0)
+        return true; /* n is not a power of two: the room is already there */
+    size_t cap = n ? 2 * n : 1;
+    void *p = realloc(*array, cap * elem);
+    if (!p)
+        return false;
+    *array = p;
+    return true;
+}
+
 struct dm_item *dm_request_add(struct dm_request *req, const char *path,
                                const struct dm_node *node, const char *value)
 {
-    struct dm_item *items = realloc(req->items, (req->n_items + 1) * sizeof(*items));
-    if (!items)
+    if (!grow_for((void **)&req->items, req->n_items, sizeof(*req->items)))
         return NULL;
-    req->items = items;
     struct dm_item *item = &req->items[req->n_items];
     *item = (struct dm_item){.path = strdup(path), .node = node};
     if (value)
@@ -429,11 +441,9 @@ static struct dm_request *sub_for(struct req_core *c, const struct dm_provider *
 static int sub_take_item(struct dm_request *sub, const struct dm_item *it, size_t index)
 {
     struct req_priv *p = priv_of(sub);
-    size_t *map = realloc(p->map, (sub->n_items + 1) * sizeof(*map));
-    if (!map)
+    if (!grow_for((void **)&p->map, sub->n_items, sizeof(*p->map)))
         return -1;
-    p->map = map;
-    map[sub->n_items] = index;
+    p->map[sub->n_items] = index;
     return dm_request_add(sub, it->path, it->node, it->value) ? 0 : -1;
 }
 

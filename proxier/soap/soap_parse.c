@@ -382,7 +382,7 @@ static int count_items(xmlNode *list, size_t max, const char *where, size_t *out
 
 static int parse_strings(xmlNode *list, char ***out, size_t *n_out, const char *where)
 {
-    size_t n;
+    size_t n = 0;
     int rc = count_items(list, SOAP_MAX_ITEMS, where, &n);
     if (rc)
         return rc;
@@ -414,7 +414,7 @@ static int parse_struct_items(xmlNode *list, const struct struct_spec *ss, char 
 
 static int parse_structs(xmlNode *list, const struct arg_spec *a, char *base, const char *where)
 {
-    size_t n, *count = (size_t *)(base + a->aux);
+    size_t n = 0, *count = (size_t *)(base + a->aux);
     bool inline_storage = a->kind == ARG_INLINE;
     int rc = count_items(list, inline_storage ? a->sub->max : SOAP_MAX_ITEMS, where, &n);
     if (rc)
