@@ -154,6 +154,8 @@ I_OBJ_NOREUSE = "I:rpc_objects:Objects::test_instance_numbers_are_never_reused"
 I_OBJ_PERSIST = "I:rpc_objects:Objects::test_instances_values_and_numbering_survive_a_restart"
 I_OBJ_9005 = "I:rpc_objects:Objects::test_names_that_are_no_table_are_9005_and_change_nothing"
 I_OBJ_9001 = "I:rpc_objects:Objects::test_read_only_tables_are_refused_with_9001"
+I_RPCM = "I:rpc_misc:Methods::test_get_rpc_methods_lists_the_implemented_methods"
+I_9000 = "I:rpc_misc:Methods::test_unknown_optional_and_unimplemented_methods_are_9000"
 I_TIMEOUT30 = "I:session:Timeouts::test_no_response_for_30_s_fails_the_session"
 I_TRACE = "I:session:Trace::test_trace_dumps_soap_with_passwords_masked"
 I_INFORMPARAM = "I:events:InformParameter::test_rows_add_parameters_to_matching_informs"
@@ -427,8 +429,7 @@ ROWS = {
     "R222": (MET, ev(U_NOREUSE), "the next number only grows"),
     "R223": (MET, ev(U_NEXT_SURVIVES), "instances persisted; no outside entity can renumber"),
     "R224": (MET, ev(U_NAMES_NEXT, I_GPN_WRITABLE), ""),
-    "R225": (MET, ev("I:session:Negotiation::test_use_cwmp_version_12_is_honoured"),
-             "GetRPCMethods answered (rpc.c); Inform sent"),
+    "R225": (MET, ev(I_RPCM, I_FIRST), "GetRPCMethods answered; Inform sent"),
     "R226": (NA, [], "no vendor-specific methods"),
     "R227": (NA, [], "binds the ACS"),
     # A.3.2.1 SetParameterValues
@@ -583,7 +584,7 @@ ACS_SIDE = {
 
 TABLE5 = [
     # (method, CPE requirement, our status, evidence, note)
-    ("GetRPCMethods", "REQUIRED", MET, [I_V12], "rpc.c handle_get_rpc_methods lists the methods "
+    ("GetRPCMethods", "REQUIRED", MET, [I_RPCM], "rpc.c handle_get_rpc_methods lists the methods "
      "with a handler"),
     ("SetParameterValues", "REQUIRED", MET, [I_SPV_OK, I_SPV_ATOMIC], "see the cross-provider "
      "atomicity gap"),
@@ -594,7 +595,7 @@ TABLE5 = [
     ("AddObject", "REQUIRED", MET, [I_ADD, I_OBJ_9005, I_OBJ_PERSIST], ""),
     ("DeleteObject", "REQUIRED", MET, [I_ADD_DEL, I_OBJ_9005], ""),
     ("Reboot", "REQUIRED", MET, [I_REBOOT, I_REBOOT_AFTER], ""),
-    ("Download", "REQUIRED if downloads are supported", FT, [], "answered 9000 today"),
+    ("Download", "REQUIRED if downloads are supported", FT, [I_9000], "answered 9000 today"),
     ("ScheduleDownload", "OPTIONAL", FT, [], "answered 9000"),
     ("Upload", "OPTIONAL", FT, [], "answered 9000"),
     ("FactoryReset", "OPTIONAL", MET, [I_FR], ""),
@@ -720,6 +721,13 @@ GAPS = [
      "unused); the 30 s timeout floor (R086); the post-reboot reset of the Table 3 range "
      "(R033); the default 5/2000 (R035); a new event cutting a retry wait short (R031); "
      "crash (kill -9) during AddObject/DeleteObject/SetParameterAttributes (R288, R308, R260)."),
+    ("Flaky test", "tests/integration/test_session.py "
+     "`Retries.test_inform_fault_fails_the_session_and_retry_count_grows_then_resets`",
+     "Failed once under `ctest -j10` (RetryCount 2 != 0 after the restart), passes alone: the "
+     "test restarts the daemon as soon as the ACS saw the session end, before the CPE has read "
+     "the final 204, so the CPE rightly still counts the session as unfinished. The test "
+     "should wait for the daemon to be idle (e.g. the control socket status) before the "
+     "restart."),
     ("ManagementServer.URL = \"\"", "proxier/core/mgmt.c `mgmt_op_set`, "
      "proxier/session/session.c `session_start`",
      "An ACS may set the URL to the empty string (string(256) accepts it). Without DHCP "
