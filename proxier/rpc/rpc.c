@@ -132,6 +132,28 @@ static const struct rpc_method *find_method(enum soap_method m)
     return NULL;
 }
 
+/* Characters (not bytes) of UTF-8 text. */
+static size_t utf8_length(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* ParameterKey and CommandKey are string(32) (A.3.2.1, A.3.2.9, A.4.1.3): a longer one
+ * would come back in the ParameterKey parameter or an Inform's EventStruct, where the
+ * schema does not allow it. */
+static int check_keys(const struct soap_msg *msg)
+{
+    if (msg->parameter_key && utf8_length(msg->parameter_key) > 32)
+        return px_err_set(PX_ERR_INVALID_ARGUMENTS,
+                          "ParameterKey is longer than 32 characters");
+    if (msg->command_key && utf8_length(msg->command_key) > 32)
+        return px_err_set(PX_ERR_INVALID_ARGUMENTS, "CommandKey is longer than 32 characters");
+    return 0;
+}
+
 struct rpc_call *rpc_handle(struct endpoint *ep, const struct soap_msg *msg,
                             enum cwmp_version v, rpc_done_cb done, void *arg)
 {
@@ -151,6 +173,8 @@ struct rpc_call *rpc_handle(struct endpoint *ep, const struct soap_msg *msg,
         char text[160];
         snprintf(text, sizeof(text), "method %s is not supported", call->method_name);
         rpc_fault(call, PX_ERR_METHOD_NOT_SUPPORTED, text);
+    } else if (check_keys(msg) != 0) {
+        rpc_fault(call, PX_ERR_INVALID_ARGUMENTS, px_err_msg());
     } else {
         m->handler(call, msg);
     }

@@ -96,6 +96,22 @@ class Methods(RpcCase):
         self.assertFault(responses[3], 9005)
         self.assertEqual(self.values(responses[4]), {KEY: "good-key", MS + "URL": self.acs.url})
 
+    def test_keys_longer_than_32_characters_are_9003(self):
+        # ParameterKey and CommandKey are string(32): a longer one would come back in the
+        # ParameterKey parameter or an Inform's EventStruct, breaking the schema there
+        long_key, exact = "k" * 33, "\u00e9" * 32   # 32 characters, 64 bytes in UTF-8
+        responses = self.session(m.rpc_spv([], long_key), m.rpc_add(MS + "InformParameter.",
+                                                                    long_key),
+                                 m.rpc_delete(MS + "InformParameter.1.", long_key),
+                                 m.rpc_schedule_inform(30, "c" * 33), m.rpc_reboot("r" * 33),
+                                 m.rpc_spv([], exact), m.rpc_gpv([KEY]))
+        for r in responses[:3]:
+            self.assertFault(r, 9003, "ParameterKey")
+        for r in responses[3:5]:
+            self.assertFault(r, 9003, "CommandKey")
+        self.assertEqual(responses[5].value, 0)
+        self.assertEqual(self.values(responses[6]), {KEY: exact})
+
 
 class HiddenPassword(RpcCase):
     """The ACS authenticates the CPE (Digest, 3.4.4) with ManagementServer.Password."""

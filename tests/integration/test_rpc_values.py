@@ -280,15 +280,17 @@ class SetValues(RpcCase):
             m.rpc_spv([(DI + "SoftwareVersion", "9.9", "xsd:string")], "never"),
             m.rpc_spv([(KEY, "x", "xsd:string")], "never"),
             m.rpc_spv([(MS + "InformParameterNumberOfEntries", "3", "xsd:unsignedInt")]),
+            m.rpc_spv([(DI + "SupportedDataModel.1.URL", "x", "xsd:string")], "never"),
             m.rpc_spv([(MS + "Nope", "1", "xsd:string")], "never"),
             m.rpc_spv([(MS, "1", "xsd:string")], "never"),   # an object is no parameter
             m.rpc_spv([(MS + "InformParameter.77.Enable", "true", "xsd:boolean")], "never"))
         self.assertSpvFault(responses[0], {DI + "SoftwareVersion": 9008})
         self.assertSpvFault(responses[1], {KEY: 9008})
         self.assertSpvFault(responses[2], {MS + "InformParameterNumberOfEntries": 9008})
-        self.assertSpvFault(responses[3], {MS + "Nope": 9005})
-        self.assertSpvFault(responses[4], {MS: 9005})
-        self.assertSpvFault(responses[5], {MS + "InformParameter.77.Enable": 9005})
+        self.assertSpvFault(responses[3], {DI + "SupportedDataModel.1.URL": 9008})
+        self.assertSpvFault(responses[4], {MS + "Nope": 9005})
+        self.assertSpvFault(responses[5], {MS: 9005})
+        self.assertSpvFault(responses[6], {MS + "InformParameter.77.Enable": 9005})
 
     def test_one_bad_entry_changes_nothing_and_every_bad_one_is_named(self):
         before, spv, after = self.session(
