@@ -208,21 +208,32 @@ static bool in_table_row(const struct dm_node *node)
     return false;
 }
 
-static char *row_value(struct endpoint *ep, const struct dm_item *it)
+/* Where the instance number of the row of a parameter path starts: "T.3.Alias" -> "3.". */
+static const char *row_start(const char *path, const struct dm_node *node)
+{
+    const char *num = path + strlen(path) - strlen(node->name) - 1;
+    while (num > path && num[-1] != '.')
+        num--;
+    return num;
+}
+
+static unsigned row_number(const char *path, const struct dm_node *node)
+{
+    return (unsigned)strtoul(row_start(path, node), NULL, 10);
+}
+
+static char *row_value(struct endpoint *ep, const char *path, const struct dm_node *node)
 {
     char *v = NULL;
-    if (cache_value_get(ep->env.cache, ep->key, it->path, &v) == CACHE_OK)
+    if (cache_value_get(ep->env.cache, ep->key, path, &v) == CACHE_OK)
         return v;
     /* A new InformParameter row: Alias "cpe-<n>" (TR-181 _AliasCWMP), others from type. */
-    if (!strcmp(it->node->name, "Alias")) {
-        const char *num = it->path + strlen(it->path) - strlen("Alias") - 1;
-        while (num > it->path && num[-1] != '.')
-            num--;
+    if (!strcmp(node->name, "Alias")) {
         char alias[32];
-        snprintf(alias, sizeof(alias), "cpe-%u", (unsigned)strtoul(num, NULL, 10));
+        snprintf(alias, sizeof(alias), "cpe-%u", row_number(path, node));
         return strdup(alias);
     }
-    return factory_default(ep, "", it->node);
+    return factory_default(ep, "", node);
 }
 
 static void mgmt_op_get(void *ctx, struct dm_request *req)
@@ -231,7 +242,8 @@ static void mgmt_op_get(void *ctx, struct dm_request *req)
     for (size_t i = 0; i < req->n_items; i++) {
         struct dm_item *it = &req->items[i];
         const char *name = it->path + strlen(MS_PREFIX);
-        char *v = in_table_row(it->node) ? row_value(ep, it) : computed_value(ep, name);
+        char *v = in_table_row(it->node) ? row_value(ep, it->path, it->node)
+                                          : computed_value(ep, name);
         if (v) {
             dm_item_set_value(it, v);
             free(v);
@@ -253,11 +265,78 @@ static void apply_changes(struct endpoint *ep, bool url_changed, bool periodic_c
         endpoint_add_event(ep, EV_BOOTSTRAP, "");
 }
 
+/* The value an Alias of a sibling row will have after req: the one req sets, else the
+ * current one. Returns a malloc'd string. */
+static char *alias_after(struct endpoint *ep, const struct dm_request *req, const char *path,
+                         const struct dm_node *node)
+{
+    for (size_t i = 0; i < req->n_items; i++)
+        if (!strcmp(req->items[i].path, path))
+            return strdup(req->items[i].value);
+    return row_value(ep, path, node);
+}
+
+/* Whether another row of its table has (or gets with req) the Alias it->value. */
+static bool alias_taken(struct endpoint *ep, const struct dm_request *req,
+                        const struct dm_item *it)
+{
+    unsigned own = row_number(it->path, it->node);
+    char *table = strndup(it->path, (size_t)(row_start(it->path, it->node) - it->path));
+    size_t max = 64, n;
+    unsigned *numbers = NULL;
+    for (;; max *= 2) {
+        numbers = realloc(numbers, max * sizeof(*numbers));
+        if ((n = dm_instance_list(ep->model, table, numbers, max)) < max)
+            break;
+    }
+    bool taken = false;
+    for (size_t i = 0; i < n && !taken; i++) {
+        if (numbers[i] == own)
+            continue;
+        char path[320];
+        snprintf(path, sizeof(path), "%s%u.%s", table, numbers[i], it->node->name);
+        char *other = alias_after(ep, req, path, it->node);
+        taken = !strcmp(other, it->value);
+        free(other);
+    }
+    free(numbers);
+    free(table);
+    return taken;
+}
+
+/* TR-069 3.6.1, A.2.2.2: an Instance Alias is unique within its table and never empty, and
+ * TR-181 (the Alias data type) wants it to start with a letter; else 9007 (A.3.2.1). */
+static bool aliases_valid(struct endpoint *ep, struct dm_request *req)
+{
+    bool ok = true;
+    for (size_t i = 0; i < req->n_items; i++) {
+        struct dm_item *it = &req->items[i];
+        if (strcmp(it->node->name, "Alias") != 0 || !in_table_row(it->node))
+            continue;
+        unsigned char first = (unsigned char)it->value[0];
+        if (!((first >= 'A' && first <= 'Z') || (first >= 'a' && first <= 'z'))) {
+            dm_item_set_fault(it, PX_ERR_INVALID_PARAMETER_VALUE,
+                              "%s: an Alias must start with a letter", it->path);
+            ok = false;
+        } else if (alias_taken(ep, req, it)) {
+            dm_item_set_fault(it, PX_ERR_INVALID_PARAMETER_VALUE,
+                              "%s: Alias \"%s\" is already used in this table", it->path,
+                              it->value);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
 static void mgmt_op_set(void *ctx, struct dm_request *req)
 {
     struct endpoint *ep = ctx;
     struct cache *c = ep->env.cache;
     bool url_changed = false, periodic_changed = false;
+    if (!aliases_valid(ep, req)) {
+        dm_request_done(req);
+        return;
+    }
     if (cache_begin(c) != CACHE_OK)
         goto fail;
     for (size_t i = 0; i < req->n_items; i++)

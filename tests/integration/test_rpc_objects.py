@@ -109,6 +109,45 @@ class Objects(RpcCase):
         self.assertGreater(add.value[0], dropped, "a number was reused after the restart")
         self.session(m.rpc_delete(f"{IP}{kept}."), m.rpc_delete(f"{IP}{add.value[0]}."))
 
+    def test_alias_is_a_unique_key_that_starts_with_a_letter(self):
+        # TR-069 3.6.1/A.2.2.2: unique within the table, never empty; TR-181: starts with a
+        # letter. A SetParameterValues breaking that is 9007 (A.3.2.1).
+        a, b = self.add(), self.add()
+        alias_a, alias_b = f"{IP}{a}.Alias", f"{IP}{b}.Alias"
+        responses = self.session(
+            m.rpc_spv([(alias_b, f"cpe-{a}", "xsd:string")], "never"),          # a's default
+            m.rpc_spv([(alias_a, "same", "xsd:string"), (alias_b, "same", "xsd:string")],
+                      "never"),
+            m.rpc_spv([(alias_a, "", "xsd:string")], "never"),
+            m.rpc_spv([(alias_a, "1st", "xsd:string")], "never"),
+            m.rpc_spv([(alias_a, "swap", "xsd:string"), (alias_b, f"cpe-{a}", "xsd:string")],
+                      "swapped"),                                  # a gives its alias away
+            m.rpc_gpv([alias_a, alias_b, KEY]))
+        self.assertIn(f"cpe-{a}", self.assertSpvFault(responses[0], {alias_b: 9007})[alias_b])
+        self.assertSpvFault(responses[1], {alias_a: 9007, alias_b: 9007})
+        self.assertSpvFault(responses[2], {alias_a: 9007})
+        self.assertSpvFault(responses[3], {alias_a: 9007})
+        self.assertEqual(responses[4].value, 0)
+        self.assertEqual(self.values(responses[5]),
+                         {alias_a: "swap", alias_b: f"cpe-{a}", KEY: "swapped"})
+        self.session(m.rpc_delete(f"{IP}{a}."), m.rpc_delete(f"{IP}{b}."))
+
+    @unittest.expectedFailure
+    def test_set_spanning_two_providers_is_atomic(self):
+        # BUG (proxier/dm/dm_request.c, documented in dm.h): a SetParameterValues is applied
+        # provider by provider; when a later provider refuses (here ManagementServer's, for
+        # a duplicate Alias) the earlier one (the gateway's ProvisioningCode) has already
+        # committed. A.3.2.1 wants all or nothing.
+        a, b = self.add(), self.add()
+        spv, gpv = self.session(
+            m.rpc_spv([("Device.DeviceInfo.ProvisioningCode", "half-applied", "xsd:string"),
+                       (f"{IP}{b}.Alias", f"cpe-{a}", "xsd:string")], "never"),
+            m.rpc_gpv(["Device.DeviceInfo.ProvisioningCode"]))
+        self.session(m.rpc_delete(f"{IP}{a}."), m.rpc_delete(f"{IP}{b}."))
+        self.assertSpvFault(spv, {f"{IP}{b}.Alias": 9007})
+        self.assertNotEqual(self.values(gpv)["Device.DeviceInfo.ProvisioningCode"],
+                            "half-applied")
+
     def test_names_that_are_no_table_are_9005_and_change_nothing(self):
         number = self.add("stable")
         bad_add = [MS + "Nope.", IP.rstrip("."), f"{IP}{number}.", "Device.DeviceInfo.",
