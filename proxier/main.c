@@ -20,6 +20,7 @@
 #include "proxier/common/err.h"
 #include "proxier/common/log.h"
 #include "proxier/core/config.h"
+#include "proxier/connreq/connreq.h"
 #include "proxier/core/endpoint.h"
 #include "proxier/ctl/ctl.h"
 #include "proxier/dm/dm.h"
@@ -36,6 +37,7 @@ struct daemon {
     struct dm_schema *schema;
     struct endpoint *gateway;
     struct ctl *ctl;
+    struct connreq *connreq;
     enum after_loop after;
 };
 
@@ -194,8 +196,18 @@ static int daemon_setup(struct daemon *d)
     return 0;
 }
 
+/* After the endpoints booted (their reboot policy ran): listen for connection requests,
+ * which publishes the ConnectionRequestURLs before the first Inform goes out. */
+static int daemon_listen(struct daemon *d)
+{
+    d->connreq = connreq_new(d->base, &d->cfg);
+    connreq_add_endpoint(d->connreq, d->gateway);
+    return connreq_start(d->connreq);
+}
+
 static void daemon_teardown(struct daemon *d)
 {
+    connreq_free(d->connreq);
     ctl_free(d->ctl);
     gateway_endpoint_free(d->gateway);
     if (d->http)
@@ -259,11 +271,13 @@ int main(int argc, char **argv)
         evsignal_add(intr, NULL);
         evsignal_add(hup, NULL);
         gateway_endpoint_start(d.gateway);
-        event_base_dispatch(d.base);
+        if (daemon_listen(&d) == 0) {
+            event_base_dispatch(d.base);
+            rc = 0;
+        }
         event_free(term);
         event_free(intr);
         event_free(hup);
-        rc = 0;
     }
     daemon_teardown(&d);
     if (rc == 0)

@@ -71,6 +71,8 @@ static const struct key_desc keys[] = {
     STR("connection_request", "address", cr_address),
     STR("connection_request", "username", cr_username),
     STR("connection_request", "password", cr_password),
+    UINT("connection_request", "rate_burst", cr_rate_burst, 1, 1000),
+    UINT("connection_request", "rate_interval", cr_rate_interval, 0, 86400),
     STR("cache", "path", db_path),
     {"cache", "synchronous", KEY_SYNC, offsetof(struct px_config, db_sync_full), 0, 0, NULL},
     STR("control", "socket", control_socket),
@@ -109,6 +111,8 @@ void config_defaults(struct px_config *cfg)
     cfg->provider_deadline_ms = 5000;
     cfg->session_timeout = 60;
     cfg->cr_port = 7547;
+    cfg->cr_rate_burst = 3;
+    cfg->cr_rate_interval = 10;
     set_string(&cfg->db_path, "/var/lib/proxierd/proxierd.db");
     cfg->db_sync_full = true;
     cfg->log_level = LOG_LVL_INFO;

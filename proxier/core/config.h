@@ -52,6 +52,8 @@ struct px_config {
     char *cr_address;
     char *cr_username;
     char *cr_password;
+    unsigned cr_rate_burst;    /* accepted requests in a burst, per endpoint */
+    unsigned cr_rate_interval; /* seconds to earn one more */
 
     /* [cache] */
     char *db_path;

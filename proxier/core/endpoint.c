@@ -135,6 +135,7 @@ static void kick_cb(evutil_socket_t fd, short what, void *arg)
     if (ep->session || ep->stopping)
         return;
     ep->session_wanted = false;
+    ep->cr_pending = false; /* establishing now: a new request is "during a session" */
     if (ep->retry_waiting) {
         evtimer_del(ep->retry_timer);
         ep->retry_waiting = false;
@@ -421,6 +422,8 @@ struct endpoint *endpoint_new(const struct endpoint_env *env, const char *key,
     ep->id.product_class = dup_or_empty(id->product_class);
     ep->id.serial_number = dup_or_empty(id->serial_number);
     ep->connection_request_url = strdup("");
+    ep->udp_cr_address = strdup("");
+    ep->conn_req_jabber_id = strdup("");
     ep->kick = event_new(env->base, -1, 0, kick_cb, ep);
     ep->retry_timer = evtimer_new(env->base, retry_cb, ep);
     ep->periodic_timer = evtimer_new(env->base, periodic_cb, ep);
@@ -486,5 +489,7 @@ void endpoint_free(struct endpoint *ep)
     free(ep->id.product_class);
     free(ep->id.serial_number);
     free(ep->connection_request_url);
+    free(ep->udp_cr_address);
+    free(ep->conn_req_jabber_id);
     free(ep);
 }

@@ -64,7 +64,11 @@ struct endpoint {
     /* ManagementServer values (mgmt.c) */
     struct mgmt_value *mgmt;
     size_t n_mgmt;
-    char *connection_request_url; /* published by the connection-request listener */
+    char *connection_request_url; /* published by the HTTP connection-request listener */
+    char *udp_cr_address;         /* UDPConnectionRequestAddress (Annex G), "" if none */
+    bool nat_detected;            /* NATDetected (STUN) */
+    char *conn_req_jabber_id;     /* ConnReqJabberID (Annex K), "" if none */
+    struct mgmt_observer *mgmt_observers; /* told after the ACS changed ManagementServer */
 
     /* Session state */
     struct session *session;    /* non-NULL while a session runs */
@@ -81,6 +85,13 @@ struct endpoint {
     struct event *periodic_timer;
     time_t periodic_due;        /* when the armed periodic Inform is due */
     struct event *schedule_timer;
+
+    /* Connection requests (connreq.c): accepted but the session has not started yet; the
+     * token bucket of the rate limit; a proxied device that is gone (Annex J.2.3) */
+    bool cr_pending;
+    double cr_tokens;
+    double cr_refilled_at;
+    bool offline;
 
     /* Actions requested in the current session, run after it ends (3.7.1.4) */
     bool reboot_pending;
@@ -127,6 +138,13 @@ int mgmt_load(struct endpoint *ep);
 void mgmt_free(struct endpoint *ep);
 /* The provider serving Device.ManagementServer. of ep's model. */
 void mgmt_mount(struct endpoint *ep);
+/* Called after a SetParameterValues changed parameters of ManagementServer (names relative
+ * to it, e.g. "STUNEnable"), once per request. */
+typedef void (*mgmt_change_cb)(void *arg, struct endpoint *ep, const char *const *names,
+                               size_t n);
+void mgmt_observe(struct endpoint *ep, mgmt_change_cb cb, void *arg);
+void mgmt_unobserve(struct endpoint *ep, mgmt_change_cb cb, void *arg);
+
 /* ACS username per TR-069 3.4.4: "<OUI>-<ProductClass>-<SerialNumber>" percent-encoded. */
 char *mgmt_default_username(const struct endpoint_identity *id);
 

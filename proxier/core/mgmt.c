@@ -15,6 +15,7 @@
 #include "cache/cache.h"
 #include "proxier/common/err.h"
 #include "proxier/common/log.h"
+#include "proxier/connreq/connreq.h"
 #include "proxier/core/config.h"
 #include "proxier/core/endpoint.h"
 #include "proxier/core/events.h"
@@ -23,6 +24,12 @@
 
 #define MS_PREFIX "Device.ManagementServer."
 #define UNKNOWN_TIME "0001-01-01T00:00:00Z"
+
+struct mgmt_observer {
+    mgmt_change_cb cb;
+    void *arg;
+    struct mgmt_observer *next;
+};
 
 char *mgmt_default_username(const struct endpoint_identity *id)
 {
@@ -103,13 +110,9 @@ static char *computed_value(const struct endpoint *ep, const char *name)
 {
     static const struct { const char *name, *value; } constants[] = {
         {"AliasBasedAddressing", "false"},
-        {"SupportedConnReqMethods", "HTTP"},
         {"HTTPCompressionSupported", "GZIP"},
         {"InstanceWildcardsSupported", "false"},
-        {"NATDetected", "false"},
         {"LightweightNotificationProtocolsSupported", ""},
-        {"UDPConnectionRequestAddress", ""},
-        {"ConnReqJabberID", ""},
         {"KickURL", ""},
         {"DownloadProgressURL", ""},
     };
@@ -118,6 +121,14 @@ static char *computed_value(const struct endpoint *ep, const char *name)
             return strdup(constants[i].value);
     if (!strcmp(name, "ConnectionRequestURL"))
         return strdup(ep->connection_request_url);
+    if (!strcmp(name, "UDPConnectionRequestAddress"))
+        return strdup(ep->udp_cr_address);
+    if (!strcmp(name, "NATDetected"))
+        return strdup(bool_str(ep->nat_detected));
+    if (!strcmp(name, "ConnReqJabberID"))
+        return strdup(ep->conn_req_jabber_id);
+    if (!strcmp(name, "SupportedConnReqMethods"))
+        return strdup(connreq_supported_methods());
     if (!strcmp(name, "ParameterKey")) {
         char *key = endpoint_setting(ep, SETTING_PARAMETER_KEY);
         return key ? key : strdup("");
@@ -189,6 +200,8 @@ int mgmt_load(struct endpoint *ep)
 
 void mgmt_free(struct endpoint *ep)
 {
+    while (ep->mgmt_observers)
+        mgmt_unobserve(ep, ep->mgmt_observers->cb, ep->mgmt_observers->arg);
     for (size_t i = 0; i < ep->n_mgmt; i++) {
         free(ep->mgmt[i].name);
         free(ep->mgmt[i].value);
@@ -196,6 +209,36 @@ void mgmt_free(struct endpoint *ep)
     free(ep->mgmt);
     ep->mgmt = NULL;
     ep->n_mgmt = 0;
+}
+
+/* ---- Observers of ACS changes ---- */
+
+void mgmt_observe(struct endpoint *ep, mgmt_change_cb cb, void *arg)
+{
+    struct mgmt_observer *o = calloc(1, sizeof(*o));
+    o->cb = cb;
+    o->arg = arg;
+    o->next = ep->mgmt_observers;
+    ep->mgmt_observers = o;
+}
+
+void mgmt_unobserve(struct endpoint *ep, mgmt_change_cb cb, void *arg)
+{
+    for (struct mgmt_observer **p = &ep->mgmt_observers; *p; p = &(*p)->next)
+        if ((*p)->cb == cb && (*p)->arg == arg) {
+            struct mgmt_observer *gone = *p;
+            *p = gone->next;
+            free(gone);
+            return;
+        }
+}
+
+static void tell_observers(struct endpoint *ep, const char *const *names, size_t n)
+{
+    for (struct mgmt_observer *o = ep->mgmt_observers, *next; o; o = next) {
+        next = o->next; /* an observer may unobserve itself */
+        o->cb(o->arg, ep, names, n);
+    }
 }
 
 /* ---- Provider ---- */
@@ -345,6 +388,8 @@ static void mgmt_op_set(void *ctx, struct dm_request *req)
             goto fail;
     if (cache_commit(c) != CACHE_OK)
         goto fail;
+    const char **names = calloc(req->n_items, sizeof(*names));
+    size_t n = 0;
     for (size_t i = 0; i < req->n_items; i++) {
         struct dm_item *it = &req->items[i];
         struct mgmt_value *v = find_value(ep, it->path + strlen(MS_PREFIX));
@@ -354,8 +399,12 @@ static void mgmt_op_set(void *ctx, struct dm_request *req)
         periodic_changed |= !strncmp(v->name, "PeriodicInform", 14);
         free(v->value);
         v->value = strdup(it->value);
+        names[n++] = v->name;
     }
     apply_changes(ep, url_changed, periodic_changed);
+    if (n)
+        tell_observers(ep, names, n);
+    free(names);
     dm_request_done(req);
     return;
 fail:
