@@ -6,8 +6,8 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libevent-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev libssl-dev zlib1g-dev
-  libcmocka-dev
-  libxml2-utils python3 sqlite3 curl procps openssl valgrind
+  libcmocka-dev libmicrohttpd-dev
+  libxml2-utils python3 sqlite3 curl procps openssl valgrind tzdata
 )
 
 missing=()

@@ -73,6 +73,25 @@ static const struct key_desc keys[] = {
     STR("connection_request", "password", cr_password),
     UINT("connection_request", "rate_burst", cr_rate_burst, 1, 1000),
     UINT("connection_request", "rate_interval", cr_rate_interval, 0, 86400),
+    STR("connection_request", "realm", cr_realm),
+    UINT("connection_request", "nonce_lifetime", cr_nonce_lifetime, 1, 86400),
+    UINT("connection_request", "nonce_table", cr_nonce_table, 16, 1000000),
+    UINT("connection_request", "max_connections", cr_max_connections, 1, 10000),
+    UINT("connection_request", "max_connections_per_ip", cr_max_connections_per_ip, 1, 10000),
+    UINT("connection_request", "connection_timeout", cr_connection_timeout, 1, 3600),
+    UINT("connection_request", "max_request_bytes", cr_max_request_bytes, 2048, 1048576),
+    STR("xmpp", "server", xmpp_server),
+    UINT("xmpp", "port", xmpp_port, 1, 65535),
+    STR("xmpp", "domain", xmpp_domain),
+    STR("xmpp", "username", xmpp_username),
+    STR("xmpp", "password", xmpp_password),
+    STR("xmpp", "resource", xmpp_resource),
+    BOOL("xmpp", "use_tls", xmpp_use_tls),
+    STR("xmpp", "ca_file", xmpp_ca_file),
+    UINT("xmpp", "keepalive_interval", xmpp_keepalive_interval, 0, 86400),
+    UINT("xmpp", "retry_initial_interval", xmpp_retry_initial_interval, 1, 65535),
+    UINT("xmpp", "retry_interval_multiplier", xmpp_retry_interval_multiplier, 1000, 65535),
+    UINT("xmpp", "retry_max_interval", xmpp_retry_max_interval, 1, 0xFFFFFFFFu),
     STR("cache", "path", db_path),
     {"cache", "synchronous", KEY_SYNC, offsetof(struct px_config, db_sync_full), 0, 0, NULL},
     STR("control", "socket", control_socket),
@@ -113,6 +132,20 @@ void config_defaults(struct px_config *cfg)
     cfg->cr_port = 7547;
     cfg->cr_rate_burst = 3;
     cfg->cr_rate_interval = 10;
+    set_string(&cfg->cr_realm, "proxierd");
+    cfg->cr_nonce_lifetime = 300;
+    cfg->cr_nonce_table = 1024;
+    cfg->cr_max_connections = 64;
+    cfg->cr_max_connections_per_ip = 16;
+    cfg->cr_connection_timeout = 10;
+    cfg->cr_max_request_bytes = 16384;
+    cfg->xmpp_port = 5222;
+    set_string(&cfg->xmpp_resource, "cwmp");
+    cfg->xmpp_use_tls = true;
+    cfg->xmpp_keepalive_interval = 60;
+    cfg->xmpp_retry_initial_interval = 60; /* TR-181 XMPP.Connection defaults */
+    cfg->xmpp_retry_interval_multiplier = 2000;
+    cfg->xmpp_retry_max_interval = 30720;
     set_string(&cfg->db_path, "/var/lib/proxierd/proxierd.db");
     cfg->db_sync_full = true;
     cfg->log_level = LOG_LVL_INFO;

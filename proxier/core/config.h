@@ -54,6 +54,29 @@ struct px_config {
     char *cr_password;
     unsigned cr_rate_burst;    /* accepted requests in a burst, per endpoint */
     unsigned cr_rate_interval; /* seconds to earn one more */
+    /* HTTP connection requests (http_cr.c): digest and listener limits */
+    char *cr_realm;
+    unsigned cr_nonce_lifetime;      /* seconds a digest nonce stays valid */
+    unsigned cr_nonce_table;         /* nonces remembered for replay detection */
+    unsigned cr_max_connections;     /* open TCP connections, all clients */
+    unsigned cr_max_connections_per_ip;
+    unsigned cr_connection_timeout;  /* seconds of silence before a connection is closed */
+    unsigned cr_max_request_bytes;   /* memory for one request's line and headers */
+
+    /* [xmpp] (Annex K): the factory default XMPP connection, Device.XMPP.Connection.1,
+     * used for connection requests when domain and username are set (xmpp_model.c) */
+    char *xmpp_server;   /* host to connect to; NULL = DNS SRV of the domain */
+    unsigned xmpp_port;
+    char *xmpp_domain;
+    char *xmpp_username;
+    char *xmpp_password;
+    char *xmpp_resource;
+    bool xmpp_use_tls;
+    char *xmpp_ca_file;  /* CA certificates for the server's certificate; NULL = system */
+    unsigned xmpp_keepalive_interval; /* seconds between whitespace keepalives, 0 = off */
+    unsigned xmpp_retry_initial_interval;
+    unsigned xmpp_retry_interval_multiplier;
+    unsigned xmpp_retry_max_interval;
 
     /* [cache] */
     char *db_path;

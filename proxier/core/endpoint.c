@@ -358,18 +358,28 @@ static void schedule_rearm(struct endpoint *ep)
 
 int endpoint_schedule_inform(struct endpoint *ep, unsigned delay_seconds, const char *command_key)
 {
+    /* A command key cannot hold a newline or tab of ours: they would break the line format. */
+    struct buf key = BUF_INIT;
+    buf_puts(&key, "");
+    for (const char *c = command_key ? command_key : ""; *c; c++)
+        buf_append(&key, (*c == '\n' || *c == '\t') ? " " : c, 1);
     char *list = endpoint_setting(ep, SETTING_SCHEDULED);
     struct buf b = BUF_INIT;
-    if (list)
-        buf_puts(&b, list);
-    /* A command key cannot hold a newline or tab of ours: they would break the line format. */
-    /* Due at a whole second no earlier than DelaySeconds from now (A.4.1.4). */
-    buf_printf(&b, "%lld\t", (long long)time(NULL) + 1 + delay_seconds);
-    for (const char *c = command_key ? command_key : ""; *c; c++)
-        buf_append(&b, (*c == '\n' || *c == '\t') ? " " : c, 1);
-    buf_puts(&b, "\n");
+    char *save = NULL;
+    for (char *line = list ? strtok_r(list, "\n", &save) : NULL; line;
+         line = strtok_r(NULL, "\n", &save)) {
+        const char *tab = strchr(line, '\t');
+        /* A.4.1.2: the same non-empty CommandKey updates the queued request's delay. */
+        if (key.len && tab && !strcmp(tab + 1, key.data))
+            continue;
+        buf_puts(&b, line);
+        buf_puts(&b, "\n");
+    }
+    /* Due at a whole second no earlier than DelaySeconds from now. */
+    buf_printf(&b, "%lld\t%s\n", (long long)time(NULL) + 1 + delay_seconds, key.data);
     int rc = endpoint_setting_set(ep, SETTING_SCHEDULED, b.data);
     buf_free(&b);
+    buf_free(&key);
     free(list);
     schedule_rearm(ep);
     return rc;

@@ -135,6 +135,8 @@ const char *mgmt_get(const struct endpoint *ep, const char *name);
 unsigned mgmt_get_uint(const struct endpoint *ep, const char *name, unsigned fallback);
 bool mgmt_get_bool(const struct endpoint *ep, const char *name);
 int mgmt_load(struct endpoint *ep);
+/* Read the values again from the cache (after a rolled-back set). */
+void mgmt_reload(struct endpoint *ep);
 void mgmt_free(struct endpoint *ep);
 /* The provider serving Device.ManagementServer. of ep's model. */
 void mgmt_mount(struct endpoint *ep);

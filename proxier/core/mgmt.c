@@ -198,10 +198,8 @@ int mgmt_load(struct endpoint *ep)
     return 0;
 }
 
-void mgmt_free(struct endpoint *ep)
+static void free_values(struct endpoint *ep)
 {
-    while (ep->mgmt_observers)
-        mgmt_unobserve(ep, ep->mgmt_observers->cb, ep->mgmt_observers->arg);
     for (size_t i = 0; i < ep->n_mgmt; i++) {
         free(ep->mgmt[i].name);
         free(ep->mgmt[i].value);
@@ -209,6 +207,20 @@ void mgmt_free(struct endpoint *ep)
     free(ep->mgmt);
     ep->mgmt = NULL;
     ep->n_mgmt = 0;
+}
+
+void mgmt_reload(struct endpoint *ep)
+{
+    free_values(ep);
+    mgmt_load(ep);
+    endpoint_rearm_periodic(ep);
+}
+
+void mgmt_free(struct endpoint *ep)
+{
+    while (ep->mgmt_observers)
+        mgmt_unobserve(ep, ep->mgmt_observers->cb, ep->mgmt_observers->arg);
+    free_values(ep);
 }
 
 /* ---- Observers of ACS changes ---- */
@@ -371,12 +383,33 @@ static bool aliases_valid(struct endpoint *ep, struct dm_request *req)
     return ok;
 }
 
+/* TR-069 3.1: the ACS URL is an HTTP or HTTPS URL; an empty or other one would leave the
+ * endpoint unable to reach any ACS, retrying forever. */
+static bool url_valid(struct dm_request *req)
+{
+    bool ok = true;
+    for (size_t i = 0; i < req->n_items; i++) {
+        struct dm_item *it = &req->items[i];
+        if (strcmp(it->path, MS_PREFIX "URL") != 0)
+            continue;
+        const char *v = it->value;
+        size_t scheme = !strncmp(v, "http://", 7) ? 7 : !strncmp(v, "https://", 8) ? 8 : 0;
+        if (!scheme || !v[scheme] || strchr(" \t\r\n", v[scheme])) {
+            dm_item_set_fault(it, PX_ERR_INVALID_PARAMETER_VALUE,
+                              "%s: \"%s\" is not an http:// or https:// URL with a host",
+                              it->path, v);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
 static void mgmt_op_set(void *ctx, struct dm_request *req)
 {
     struct endpoint *ep = ctx;
     struct cache *c = ep->env.cache;
     bool url_changed = false, periodic_changed = false;
-    if (!aliases_valid(ep, req)) {
+    if (!url_valid(req) || !aliases_valid(ep, req)) {
         dm_request_done(req);
         return;
     }

@@ -53,7 +53,8 @@ int notify_attr_get(struct endpoint *ep, const char *path, const struct dm_node 
                           cache_errmsg(ep->env.cache));
     if (rc == CACHE_NOTFOUND) {
         stored = in_list(default_active, path) ? 2 : 0;
-        access = strdup("");
+        /* A.3.2.4: before the ACS changes it, the list grants every entity we know. */
+        access = strdup("Subscriber");
     }
     if (node->notify == DM_NOTIFY_FORCED)
         stored = 2;
@@ -200,4 +201,19 @@ void notify_session_over(struct endpoint *ep)
 {
     forget_late(ep);
     ep->notify_tracking = false;
+}
+
+bool notify_subscriber_may_write(struct endpoint *ep, const char *path,
+                                 const struct dm_node *node)
+{
+    int level;
+    char *access = NULL;
+    if (notify_attr_get(ep, path, node, &level, &access) != 0)
+        return false;
+    bool allowed = false;
+    char *save = NULL;
+    for (char *t = strtok_r(access, ",", &save); t && !allowed; t = strtok_r(NULL, ",", &save))
+        allowed = !strcmp(t, "Subscriber");
+    free(access);
+    return allowed;
 }

@@ -30,6 +30,10 @@ int notify_attr_set(struct endpoint *ep, const char *path, const struct dm_node 
                     bool set_notification, int notification, bool set_access,
                     const char *access_list);
 
+/* A.3.2.4: may a LAN-side entity ("Subscriber": the control socket) change this parameter? */
+bool notify_subscriber_may_write(struct endpoint *ep, const char *path,
+                                 const struct dm_node *node);
+
 /* Parameters to report in the next Inform (changed since the last one). The caller frees
  * the array and strings. */
 char **notify_pending(struct endpoint *ep, size_t *n);

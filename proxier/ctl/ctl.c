@@ -21,6 +21,7 @@
 #include "proxier/common/err.h"
 #include "proxier/common/log.h"
 #include "proxier/core/endpoint.h"
+#include "proxier/core/notify.h"
 #include "proxier/dm/dm.h"
 
 #define CTL_MAX_LINE 4096
@@ -111,6 +112,12 @@ static int start_set(struct ctl_cmd *cmd)
     int rc = dm_check_set(cmd->ep->model, cmd->path, cmd->value, NULL, &node, &canonical);
     if (rc)
         return rc;
+    if (!notify_subscriber_may_write(cmd->ep, cmd->path, node)) {
+        free(canonical);
+        return px_err_set(PX_ERR_REQUEST_DENIED,
+                          "%s: the ACS's AccessList does not grant Subscriber write access",
+                          cmd->path);
+    }
     struct dm_request *req = dm_request_new(cmd->ep->model, DM_OP_SET);
     dm_request_add(req, cmd->path, node, canonical);
     free(canonical);

@@ -3,9 +3,10 @@
  * line per command, for the gateway's own LAN-side management and for operators.
  *
  *   get PATH           -> "ok VALUE"
- *   set PATH VALUE     -> "ok"   a local change: checked like an ACS set, stored, and then
- *                                 reported for notification (TR-069 A.3.2.4) since it was
- *                                 not made by the ACS
+ *   set PATH VALUE     -> "ok"   a local change: checked like an ACS set, allowed only when
+ *                                 the parameter's AccessList grants "Subscriber" (TR-069
+ *                                 A.3.2.4; the default does), stored, and then reported for
+ *                                 notification since it was not made by the ACS
  *   status             -> "ok session=idle|active retry_count=N"
  *   anything wrong     -> "error CODE message" (CODE is the TR-069 fault code)
  *

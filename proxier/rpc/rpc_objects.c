@@ -40,8 +40,9 @@ static int check_object_name(struct rpc_call *call, const char *path, bool add)
 
 static void set_parameter_key(struct rpc_call *call)
 {
-    endpoint_setting_set(call->ep, SETTING_PARAMETER_KEY,
-                         call->parameter_key ? call->parameter_key : "");
+    /* Without a ParameterKey argument the ParameterKey stays as it is. */
+    if (call->parameter_key)
+        endpoint_setting_set(call->ep, SETTING_PARAMETER_KEY, call->parameter_key);
 }
 
 /* call->object_name is the table; req->object the new instance, req->instance its number. */
@@ -86,7 +87,7 @@ static int start_object_request(struct rpc_call *call, const struct soap_msg *ms
         rpc_fault(call, rc, px_err_msg());
         return rc;
     }
-    call->parameter_key = strdup(msg->parameter_key ? msg->parameter_key : "");
+    call->parameter_key = msg->has_parameter_key ? strdup(msg->parameter_key) : NULL;
     struct dm_request *req = dm_request_new(call->ep->model, op);
     dm_request_set_object(req, call->object_name);
     dm_request_start(req, done, call);

@@ -104,6 +104,28 @@ static void fault_spv_list(struct rpc_call *call, const struct soap_spv_fault *f
     rpc_fault_spv(call, PX_ERR_INVALID_ARGUMENTS, text, faults, n);
 }
 
+/* End the transaction around the providers' writes: commit with the new ParameterKey when
+ * the whole set succeeded (A.3.2.1), otherwise roll everything back. Returns the fault that
+ * is left (a failed commit is 9002). */
+static int spv_settle(struct rpc_call *call, int fault)
+{
+    struct endpoint *ep = call->ep;
+    struct cache *c = ep->env.cache;
+    if (!fault && call->parameter_key)
+        endpoint_setting_set(ep, SETTING_PARAMETER_KEY, call->parameter_key);
+    if (!call->in_transaction)
+        return fault;
+    call->in_transaction = false;
+    if (!fault && cache_commit(c) == CACHE_OK)
+        return 0;
+    if (!fault)
+        fault = px_err_set(PX_ERR_INTERNAL, "cannot store the new values: %s", cache_errmsg(c));
+    cache_rollback(c);
+    /* What the ManagementServer provider applied in memory went with the rollback. */
+    mgmt_reload(ep);
+    return fault;
+}
+
 static void spv_done(void *arg, struct dm_request *req)
 {
     struct rpc_call *call = arg;
@@ -113,14 +135,12 @@ static void spv_done(void *arg, struct dm_request *req)
         if (req->items[i].fault)
             faults[n++] = (struct soap_spv_fault){req->items[i].path, req->items[i].fault,
                                                   req->items[i].fault_string};
+    int fault = spv_settle(call, n ? PX_ERR_INVALID_ARGUMENTS : req->fault);
     if (n > 0) {
         fault_spv_list(call, faults, n);
-    } else if (req->fault) {
-        rpc_fault(call, req->fault, req->fault_string);
+    } else if (fault) {
+        rpc_fault(call, fault, req->fault ? req->fault_string : px_err_msg());
     } else {
-        /* A.3.2.1: the ParameterKey changes only when the whole set succeeded. */
-        endpoint_setting_set(call->ep, SETTING_PARAMETER_KEY,
-                             call->parameter_key ? call->parameter_key : "");
         struct soap_response resp = {.method = SOAP_SetParameterValues, .status = 0};
         rpc_reply(call, &resp);
     }
@@ -170,8 +190,16 @@ int rpc_set_parameter_values(struct rpc_call *call, const struct soap_msg *msg)
         fault_spv_list(call, faults, n_faults);
         rc = PX_ERR_INVALID_ARGUMENTS;
     } else {
-        call->parameter_key = strdup(msg->parameter_key ? msg->parameter_key : "");
+        /* Without a ParameterKey argument the ParameterKey stays as it is. */
+        call->parameter_key = msg->has_parameter_key ? strdup(msg->parameter_key) : NULL;
+        /* One transaction over every provider's writes, so that the set is atomic even when
+         * it spans providers (A.3.2.1). A provider that answers later writes on its own. */
+        call->in_transaction = cache_begin(call->ep->env.cache) == CACHE_OK;
         dm_request_start(req, spv_done, call);
+        if (call->in_transaction) {
+            call->in_transaction = false;
+            cache_commit(call->ep->env.cache);
+        }
         req = NULL;
     }
     for (size_t i = 0; i < n_faults; i++)

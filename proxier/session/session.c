@@ -105,6 +105,35 @@ static void collect_event(void *arg, const struct cache_event *ev)
     s->n_events++;
 }
 
+/* A.3.3.1: at most 64 events in an Inform; beyond that the oldest "M" events are discarded
+ * (for good: they leave the queue). */
+#define INFORM_MAX_EVENTS 64
+
+static void drop_event(struct session *s, size_t i)
+{
+    struct endpoint *ep = s->ep;
+    LOG_WARN("session", "%s: more than %d events: discarding \"%s\" (CommandKey \"%s\")",
+             ep->key, INFORM_MAX_EVENTS, s->event_codes[i], s->events[i].command_key);
+    cache_event_delete(ep->env.cache, ep->key, s->event_ids[i]);
+    free(s->event_codes[i]);
+    free((char *)s->events[i].command_key);
+    s->n_events--;
+    memmove(&s->events[i], &s->events[i + 1], (s->n_events - i) * sizeof(*s->events));
+    memmove(&s->event_codes[i], &s->event_codes[i + 1],
+            (s->n_events - i) * sizeof(*s->event_codes));
+    memmove(&s->event_ids[i], &s->event_ids[i + 1], (s->n_events - i) * sizeof(*s->event_ids));
+}
+
+static void drop_excess_events(struct session *s)
+{
+    for (size_t i = 0; s->n_events > INFORM_MAX_EVENTS && i < s->n_events;) {
+        if (!strncmp(s->event_codes[i], "M ", 2))
+            drop_event(s, i); /* oldest first: the queue is in order of arrival */
+        else
+            i++;
+    }
+}
+
 /* 3.7.1.1: every version we support, up to the one we offer. */
 static const char *supported_versions_text(enum cwmp_version offered)
 {
@@ -213,6 +242,11 @@ static bool event_listed(const struct session *s, const char *list)
 static void add_inform_parameters(struct session *s, struct dm_request *req)
 {
     struct endpoint *ep = s->ep;
+    /* A.3.3.1: with "4 VALUE CHANGE" the ParameterList holds only the forced and the changed
+     * parameters. */
+    for (size_t i = 0; i < s->n_events; i++)
+        if (!strcmp(s->event_codes[i], EV_VALUE_CHANGE))
+            return;
     unsigned rows[256];
     size_t n = dm_instance_list(ep->model, "Device.ManagementServer.InformParameter.", rows,
                                 sizeof(rows) / sizeof(rows[0]));
@@ -240,6 +274,7 @@ static void session_collect(struct session *s)
     if (s->n_changed > 0 && !cache_event_has(ep->env.cache, ep->key, EV_VALUE_CHANGE))
         cache_event_add(ep->env.cache, ep->key, EV_VALUE_CHANGE, "", NULL);
     cache_event_list(ep->env.cache, ep->key, collect_event, s);
+    drop_excess_events(s);
 
     struct dm_request *req = dm_request_new(ep->model, DM_OP_GET);
     for (size_t i = 0; notify_forced_inform[i]; i++)

@@ -333,5 +333,8 @@ int soap_write_fault(struct buf *out, const struct soap_envelope *env,
 
 /* "2026-11-22T05:01:54Z"; t == 0 gives "0001-01-01T00:00:00Z" (the Unknown Time of TR-106). */
 void soap_format_time(time_t t, char out[32]);
+/* Local time with its offset from UTC, "2026-11-22T06:01:54+01:00" (the Inform's
+ * CurrentTime, A.3.3.1); t == 0 gives the Unknown Time. */
+void soap_format_local_time(time_t t, char out[32]);
 
 #endif

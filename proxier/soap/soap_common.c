@@ -94,3 +94,19 @@ void soap_format_time(time_t t, char out[32])
     }
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+void soap_format_local_time(time_t t, char out[32])
+{
+    struct tm tm;
+    if (t == 0 || !localtime_r(&t, &tm) || tm.tm_year + 1900 > 9999) {
+        soap_format_time(0, out);
+        return;
+    }
+    /* TR-106 dateTime with the offset as "+hh:mm" (strftime's %z has no colon). */
+    long off = tm.tm_gmtoff;
+    char sign = off < 0 ? '-' : '+';
+    if (off < 0)
+        off = -off;
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, "%c%02ld:%02ld", sign, off / 3600, (off % 3600) / 60);
+}

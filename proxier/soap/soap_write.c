@@ -206,7 +206,10 @@ int soap_write_inform(struct buf *out, const struct soap_envelope *env,
     }
     put_close(out, "Event");
     put_u64(out, "MaxEnvelopes", inform->max_envelopes ? inform->max_envelopes : 1);
-    put_time(out, "CurrentTime", inform->current_time);
+    /* A.3.3.1: in the CPE's local time zone, with its offset from UTC. */
+    char now[32];
+    soap_format_local_time(inform->current_time, now);
+    put_text(out, "CurrentTime", now);
     put_u64(out, "RetryCount", inform->retry_count);
     put_values(out, inform->params, inform->n_params);
     return put_envelope_close(out, "cwmp:Inform");

@@ -87,6 +87,28 @@ class Scheduled(ProxierTestCase):
         self.assertEqual(codes(s3), ["3 SCHEDULED", "M ScheduleInform"])
         self.assertEqual(keys(s3)["M ScheduleInform"], "later")
 
+    def test_same_command_key_updates_the_delay(self):
+        # A.4.1.2: a ScheduleInform with the same non-empty CommandKey as a queued one updates
+        # its delay instead of adding a second one
+        self.acs.queue(m.rpc_schedule_inform(60, "same"))
+        self.acs.queue(m.rpc_schedule_inform(1, "same"))
+        self.start_daemon()
+        s2 = self.acs.wait_sessions(2, timeout=15)[1]
+        self.assertEqual(codes(s2), ["3 SCHEDULED", "M ScheduleInform"])
+        time.sleep(1.5)
+        self.assertEqual(len(self.acs.sessions), 2, "the 60 s request was replaced")
+
+    def test_more_than_64_events_drop_the_oldest_m_events(self):
+        # A.3.3.1: at most 64 events in an Inform; the oldest "M" events are discarded
+        for i in range(70):
+            self.acs.queue(m.rpc_schedule_inform(1, f"k{i:02d}"))
+        self.start_daemon()
+        s2 = self.acs.wait_sessions(2, timeout=15)[1]
+        self.assertEqual(len(s2.inform.events), 64)
+        self.assertIn(("3 SCHEDULED", ""), s2.inform.events)
+        kept = [k for c, k in s2.inform.events if c == "M ScheduleInform"]
+        self.assertEqual(kept, [f"k{i:02d}" for i in range(7, 70)])
+
     def test_two_schedule_informs_give_two_m_events_and_one_scheduled(self):
         self.acs.queue(m.rpc_schedule_inform(2, "a"))
         self.acs.queue(m.rpc_schedule_inform(2, "b"))
@@ -146,6 +168,24 @@ class InformParameter(ProxierTestCase):
         self.assertNotIn("Device.DeviceInfo.ModelName", s2.inform.parameters)  # disabled
         self.assertEqual(s2.inform.parameters["Device.DeviceInfo.UpTime"][1],
                          "xsd:unsignedInt")
+
+    def test_rows_stay_out_of_a_value_change_inform(self):
+        # A.3.3.1: with "4 VALUE CHANGE" only the forced and the changed parameters
+        ip = "Device.ManagementServer.InformParameter."
+        self.acs.queue(m.rpc_add(ip, "a"))
+        self.acs.queue(m.rpc_spv([(ip + "1.Enable", "true", "xsd:boolean"),
+                                  (ip + "1.ParameterName", "Device.DeviceInfo.UpTime",
+                                   "xsd:string")]))
+        self.acs.queue(m.rpc_schedule_inform(1, "x"))
+        d = self.start_daemon({"device": {"software_version": "1"}})
+        self.acs.wait_sessions(2, timeout=15)
+        self.assertIn("Device.DeviceInfo.UpTime", self.acs.sessions[1].inform.parameters)
+        d.stop()
+        d.config["device"]["software_version"] = "2"  # forced active: "4 VALUE CHANGE"
+        d.start()
+        s3 = self.acs.wait_sessions(3)[2]
+        self.assertIn("4 VALUE CHANGE", codes(s3))
+        self.assertNotIn("Device.DeviceInfo.UpTime", s3.inform.parameters)
 
 
 class Durability(ProxierTestCase):

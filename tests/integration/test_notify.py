@@ -57,6 +57,15 @@ class ControlSocket(NotifyCase):
         self.assertEqual(self.ctl("get Device.ManagementServer.Password"), "ok ")
         self.assertEqual(os.stat(self.sock).st_mode & 0o777, 0o600)
 
+    def test_access_list_without_subscriber_refuses_local_sets(self):
+        # A.3.2.4: only entities on the AccessList may write; the control socket is LAN-side
+        self.acs.queue(m.rpc_spa([{"name": PII, "access_list": []}]))
+        self.start()
+        self.acs.wait_sessions(1)
+        self.assertTrue(self.ctl_when_idle(f"set {PII} 77").startswith("error 9001 "))
+        self.assertEqual(self.ctl(f"get {PII}"), "ok 86400")
+        self.assertEqual(self.ctl(f"set {PC} fine"), "ok")  # default list grants it
+
     def test_set_is_refused_during_a_session(self):
         self.acs.inject("empty", delay=3)
         self.start()

@@ -72,11 +72,9 @@ class Attributes(RpcCase):
         self.assertSpaOk(spa)
         self.assertEqual(self.attrs(gpa)[DI + "ModelName"], (0, []))
 
-    @unittest.expectedFailure
     def test_default_access_list_grants_subscriber(self):
-        # BUG (proxier/core/notify.c notify_attr_get): a parameter never touched by SPA has
-        # AccessList "" where A.3.2.4/A.3.2.5 say it SHOULD include every entity the CPE
-        # supports, i.e. ["Subscriber"].
+        # A.3.2.4/A.3.2.5: a parameter never touched by SPA has an AccessList with every
+        # entity the CPE supports, i.e. ["Subscriber"].
         self.assertEqual(self.get_attrs(MS + "STUNPassword")[MS + "STUNPassword"],
                          (0, ["Subscriber"]))
 
@@ -118,7 +116,7 @@ class Attributes(RpcCase):
                                        m.rpc_gpa([HB]),
                                        m.rpc_gpa([MS + "EmbeddedDevice."]))
         self.assertSpaOk(spa)
-        self.assertEqual(self.attrs(gpa), {p: (1, []) for p in HB_PARAMS})
+        self.assertEqual(self.attrs(gpa), {p: (1, ["Subscriber"]) for p in HB_PARAMS})
         # A.3.2.5: no parameters below a partial path is an empty list, not a fault
         self.assertEqual(self.attrs(empty), {})
         self.session(m.rpc_spa([{"name": HB, "notification": 0}]))
@@ -146,7 +144,8 @@ class Attributes(RpcCase):
         self.assertFault(responses[0], 9005, MS + "Nope")
         self.assertFault(responses[1], 9009, UPTIME)
         self.assertFault(responses[2], 9003)
-        self.assertEqual(self.attrs(responses[3])[PII], (0, []))
+        # the defaults are still there: Notification 0, and AccessList with every entity
+        self.assertEqual(self.attrs(responses[3])[PII], (0, ["Subscriber"]))
 
     def test_invalid_names_are_9005(self):
         bad = ["Device.Nope", DI + "UpTime.", DI.rstrip("."), DI + "SupportedDataModel.3."]

@@ -132,12 +132,10 @@ class Objects(RpcCase):
                          {alias_a: "swap", alias_b: f"cpe-{a}", KEY: "swapped"})
         self.session(m.rpc_delete(f"{IP}{a}."), m.rpc_delete(f"{IP}{b}."))
 
-    @unittest.expectedFailure
     def test_set_spanning_two_providers_is_atomic(self):
-        # BUG (proxier/dm/dm_request.c, documented in dm.h): a SetParameterValues is applied
-        # provider by provider; when a later provider refuses (here ManagementServer's, for
-        # a duplicate Alias) the earlier one (the gateway's ProvisioningCode) has already
-        # committed. A.3.2.1 wants all or nothing.
+        # A.3.2.1: all or nothing. The set spans the gateway's provider (ProvisioningCode) and
+        # ManagementServer's, which refuses a duplicate Alias: one cache transaction over both
+        # rolls the ProvisioningCode back.
         a, b = self.add(), self.add()
         spv, gpv = self.session(
             m.rpc_spv([("Device.DeviceInfo.ProvisioningCode", "half-applied", "xsd:string"),

@@ -3,7 +3,7 @@ the Inform and its events, version negotiation, 8005, failures and retries with 
 authentication, cookies, redirects, HoldRequests and compression."""
 import unittest
 
-from support import ProxierTestCase, soapmsg as m
+from support import ProxierTestCase, soapmsg as m, wait_until
 
 FORCED = ["Device.RootDataModelVersion", "Device.DeviceInfo.HardwareVersion",
           "Device.DeviceInfo.SoftwareVersion", "Device.DeviceInfo.ProvisioningCode",
@@ -38,6 +38,36 @@ class FirstContact(ProxierTestCase):
         d.restart()
         s = self.acs.wait_sessions(2)[1]
         self.assertEqual(codes(s), ["1 BOOT"])
+
+    def test_acs_url_must_be_an_http_url(self):
+        url = "Device.ManagementServer.URL"
+        self.acs.queue(m.rpc_spv([(url, "", "xsd:string")], key="bad"))
+        self.acs.queue(m.rpc_spv([(url, "ftp://acs.example/", "xsd:string")], key="bad"))
+        self.acs.queue(m.rpc_gpv([url, "Device.ManagementServer.ParameterKey"]))
+        self.start_daemon()
+        s = self.acs.wait_sessions(1)[0]
+        for r in s.responses[:2]:
+            self.assertEqual(r.fault.code, 9003)
+            self.assertEqual([f[:2] for f in r.fault.spv_faults], [(url, 9007)])
+        values = s.responses[2].value
+        self.assertEqual(values[url][0], self.acs.url)
+        self.assertEqual(values["Device.ManagementServer.ParameterKey"][0], "")
+
+    def test_a_set_without_parameter_key_leaves_it_unchanged(self):
+        pii = "Device.ManagementServer.PeriodicInformInterval"
+        self.acs.queue(m.rpc_spv([(pii, "500", "xsd:unsignedInt")], key="k1"))
+        self.acs.queue(m.rpc_raw(
+            '<cwmp:SetParameterValues><ParameterList soap-enc:arrayType='
+            '"cwmp:ParameterValueStruct[1]"><ParameterValueStruct><Name>' + pii + '</Name>'
+            '<Value xsi:type="xsd:unsignedInt">600</Value></ParameterValueStruct>'
+            '</ParameterList></cwmp:SetParameterValues>', method="SetParameterValues"))
+        self.acs.queue(m.rpc_gpv([pii, "Device.ManagementServer.ParameterKey"]))
+        self.start_daemon()
+        s = self.acs.wait_sessions(1)[0]
+        self.assertEqual(s.responses[1].value, 0)
+        values = s.responses[2].value
+        self.assertEqual(values[pii][0], "600")
+        self.assertEqual(values["Device.ManagementServer.ParameterKey"][0], "k1")
 
     def test_acs_url_change_brings_bootstrap_to_the_new_url(self):
         self.start_daemon()
@@ -113,6 +143,9 @@ class Retries(ProxierTestCase):
         self.assertTrue(sessions[2].ended_ok)
         # undelivered events are all retried in the immediately following session
         self.assertEqual(codes(sessions[2]), ["0 BOOTSTRAP", "1 BOOT"])
+        # the ACS has sent its 204; wait until the daemon has read it before the restart
+        wait_until(lambda: "session ended" in self.daemons[0].log_text(), 10,
+                   "the daemon to see the end of the session")
         self.daemons[0].restart()
         s = self.acs.wait_sessions(4)[3]
         self.assertEqual(s.inform.retry_count, 0)

@@ -847,6 +847,21 @@ static void test_helpers(void **state)
     assert_string_equal(t, "0001-01-01T00:00:00Z");
     soap_format_time(1795318416, t);
     assert_string_equal(t, "2026-11-22T03:33:36Z");
+    /* CurrentTime: local time with its offset, daylight saving included (A.3.3.1) */
+    setenv("TZ", "Europe/Paris", 1);
+    tzset();
+    soap_format_local_time(1795318416, t);
+    assert_string_equal(t, "2026-11-22T04:33:36+01:00");
+    soap_format_local_time(1783740816, t); /* July: summer time */
+    assert_string_equal(t, "2026-07-11T05:33:36+02:00");
+    setenv("TZ", "America/St_Johns", 1);
+    tzset();
+    soap_format_local_time(1795318416, t);
+    assert_string_equal(t, "2026-11-22T00:03:36-03:30");
+    unsetenv("TZ");
+    tzset();
+    soap_format_local_time(0, t);
+    assert_string_equal(t, "0001-01-01T00:00:00Z");
     assert_string_equal(soap_version_string(CWMP_V1_3), "1.3");
     assert_string_equal(soap_namespace(CWMP_V1_4), NS_12);
     assert_string_equal(soap_namespace(CWMP_V1_1), "urn:dslforum-org:cwmp-1-1");
