@@ -45,6 +45,13 @@ int endpoint_setting_set(struct endpoint *ep, const char *key, const char *value
     return rc == CACHE_ERROR ? -1 : 0;
 }
 
+void cpe_request_clear(struct cpe_request *r)
+{
+    for (size_t i = 0; i < sizeof(r->owned) / sizeof(r->owned[0]); i++)
+        free(r->owned[i]);
+    memset(r, 0, sizeof(*r));
+}
+
 /* ---- Event queue ---- */
 
 struct discard_ctx {

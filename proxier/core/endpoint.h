@@ -26,6 +26,29 @@ struct px_config;
 struct session;
 struct endpoint;
 
+/* A request of the CPE to the ACS (TR-069 Table 5 "ACS methods") that delivers queued
+ * events: TransferComplete for "M Download"/"M Upload"/"M ScheduleDownload" (with
+ * "7 TRANSFER COMPLETE"), AutonomousTransferComplete for "10 AUTONOMOUS TRANSFER COMPLETE".
+ * The strings of tc point into `owned`, freed by cpe_request_clear. */
+struct cpe_request {
+    int64_t event_id; /* the "M ..." event it delivers, 0 for an autonomous completion */
+    int64_t record;   /* the source's own id for what backs it */
+    struct soap_transfer_complete tc;
+    char *owned[8];
+};
+
+void cpe_request_clear(struct cpe_request *r);
+
+/* Who has requests for the ACS (the transfer queue). collect is asked, when an Inform is
+ * built, for the requests that its events announce; delivered is told when the ACS
+ * answered one successfully (the session then deletes the event it delivered). */
+struct cpe_request_source {
+    size_t (*collect)(void *arg, struct endpoint *ep, const struct soap_event *events,
+                      const int64_t *event_ids, size_t n_events, struct cpe_request **out);
+    void (*delivered)(void *arg, struct endpoint *ep, const struct cpe_request *req);
+    void *arg;
+};
+
 /* Services every endpoint shares, owned by the daemon. */
 struct endpoint_env {
     struct event_base *base;
@@ -106,6 +129,8 @@ struct endpoint {
     /* Active notification throttle (DefaultActiveNotificationThrottle) */
     time_t last_active_inform;
     struct event *throttle_timer;
+
+    struct cpe_request_source requests; /* collect == NULL: none */
 
     bool stopping;
     void *host_data; /* owned by whoever created the endpoint (gateway.c, vdev/) */

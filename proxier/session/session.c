@@ -52,6 +52,14 @@ struct session {
     size_t n_changed;
     unsigned retries;           /* 8005 replies to the Inform */
 
+    /* Our own requests (TransferComplete, ...), announced by the Inform's events */
+    struct cpe_request *requests;
+    size_t n_requests;
+    size_t next_request;        /* the one to send (or sent and awaiting its response) */
+    bool request_outstanding;
+    struct buf request_xml;     /* kept for 8005 re-sends */
+    unsigned request_retries;
+
     bool hold_requests;
     bool final_empty_sent;      /* empty POST sent while HoldRequests was false */
     struct rpc_call *rpc;       /* ACS request being answered */
@@ -59,6 +67,7 @@ struct session {
 };
 
 static void session_post(struct session *s, const char *body, size_t len, const char *action);
+static void collect_requests(struct session *s);
 
 /* 3.2.1.1 / 3.7.2.1: an ACS that knows only CWMP 1.0 may refuse a newer Inform with an HTTP
  * or SOAP fault. Such a refusal makes the next retry offer 1.0; a refused 1.0 Inform makes
@@ -275,6 +284,7 @@ static void session_collect(struct session *s)
         cache_event_add(ep->env.cache, ep->key, EV_VALUE_CHANGE, "", NULL);
     cache_event_list(ep->env.cache, ep->key, collect_event, s);
     drop_excess_events(s);
+    collect_requests(s);
 
     struct dm_request *req = dm_request_new(ep->model, DM_OP_GET);
     for (size_t i = 0; notify_forced_inform[i]; i++)
@@ -284,6 +294,82 @@ static void session_collect(struct session *s)
         add_inform_param(req, ep->model, s->changed[i]);
     s->inform_req = req;
     dm_request_start(req, on_inform_values, s);
+}
+
+/* ---- Our own requests (3.7.1.3, 3.7.1.5) ---- */
+
+static bool confirmed_by_request(const char *code)
+{
+    enum ev_confirm c = events_policy(code)->confirm;
+    return c == EV_CONFIRM_TRANSFER_COMPLETE || c == EV_CONFIRM_AUTONOMOUS_TRANSFER_COMPLETE;
+}
+
+static bool request_for_event(const struct session *s, int64_t id)
+{
+    for (size_t i = 0; i < s->n_requests; i++)
+        if (s->requests[i].event_id == id)
+            return true;
+    return false;
+}
+
+static bool requests_left(const struct session *s, bool autonomous)
+{
+    for (size_t i = s->next_request; i < s->n_requests; i++)
+        if (s->requests[i].tc.autonomous == autonomous)
+            return true;
+    return false;
+}
+
+/* An event that only a request can confirm but that no request backs (its record is gone)
+ * would be sent for ever: it leaves the queue with a warning. */
+static void drop_orphans(struct session *s)
+{
+    for (size_t i = 0; i < s->n_events;) {
+        const char *code = s->event_codes[i];
+        bool orphan = false;
+        if (!strncmp(code, "M ", 2) && confirmed_by_request(code))
+            orphan = !request_for_event(s, s->event_ids[i]);
+        else if (confirmed_by_request(code))
+            orphan = !requests_left(s, events_policy(code)->confirm ==
+                                           EV_CONFIRM_AUTONOMOUS_TRANSFER_COMPLETE);
+        if (orphan) {
+            LOG_WARN("session", "%s: event \"%s\" has nothing left to deliver it: discarded",
+                     s->ep->key, code);
+            drop_event(s, i);
+        } else {
+            i++;
+        }
+    }
+}
+
+static void collect_requests(struct session *s)
+{
+    struct endpoint *ep = s->ep;
+    if (ep->requests.collect)
+        s->n_requests = ep->requests.collect(ep->requests.arg, ep, s->events, s->event_ids,
+                                             s->n_events, &s->requests);
+    drop_orphans(s);
+}
+
+/* The ACS answered request r: tell its source, delete the events it delivered. */
+static void request_delivered(struct session *s, struct cpe_request *r)
+{
+    struct endpoint *ep = s->ep;
+    if (ep->requests.delivered)
+        ep->requests.delivered(ep->requests.arg, ep, r);
+    if (r->event_id)
+        cache_event_delete(ep->env.cache, ep->key, r->event_id);
+    s->next_request++;
+    s->request_outstanding = false;
+    s->request_retries = 0;
+    /* "7 TRANSFER COMPLETE" / "10 AUTONOMOUS ..." go when their last request went. */
+    if (requests_left(s, r->tc.autonomous))
+        return;
+    for (size_t i = 0; i < s->n_events; i++)
+        if (strncmp(s->event_codes[i], "M ", 2) != 0 && confirmed_by_request(s->event_codes[i]) &&
+            (events_policy(s->event_codes[i])->confirm ==
+             EV_CONFIRM_AUTONOMOUS_TRANSFER_COMPLETE) == r->tc.autonomous)
+            cache_event_delete(ep->env.cache, ep->key, s->event_ids[i]);
 }
 
 /* ---- Exchanges ---- */
@@ -304,11 +390,64 @@ static void session_post_empty(struct session *s)
     session_post(s, NULL, 0, NULL);
 }
 
-/* Table 7 when no ACS request is outstanding. We have no CPE requests of our own yet
- * (TransferComplete comes with file transfers), so this is the empty POST. */
+static void session_post_request(struct session *s)
+{
+    struct cpe_request *r = &s->requests[s->next_request];
+    char id[32];
+    snprintf(id, sizeof(id), "cpe-%zu", s->next_request + 1);
+    struct soap_envelope env = {.version = s->version, .id = id};
+    buf_reset(&s->request_xml);
+    if (soap_write_transfer_complete(&s->request_xml, &env, &r->tc) != 0 ||
+        buf_failed(&s->request_xml)) {
+        session_finish(s, false, "cannot build a TransferComplete");
+        return;
+    }
+    s->request_outstanding = true;
+    LOG_INFO("session", "%s: %s CommandKey \"%s\" fault %d", s->ep->key,
+             r->tc.autonomous ? "AutonomousTransferComplete" : "TransferComplete",
+             r->tc.command_key ? r->tc.command_key : "", r->tc.fault_code);
+    session_post(s, s->request_xml.data, s->request_xml.len,
+                 r->tc.autonomous ? "AutonomousTransferComplete" : "TransferComplete");
+}
+
+/* Table 7 when no ACS request is outstanding: one of our requests if HoldRequests allows
+ * and we have not yet said we are done, else the empty POST. */
 static void session_next(struct session *s)
 {
+    if (!s->hold_requests && !s->final_empty_sent && s->next_request < s->n_requests) {
+        session_post_request(s);
+        return;
+    }
     session_post_empty(s);
+}
+
+/* The ACS's answer to our outstanding request (3.7.1.6). */
+static void handle_request_reply(struct session *s, struct soap_msg *msg)
+{
+    struct cpe_request *r = &s->requests[s->next_request];
+    enum soap_method expected = r->tc.autonomous ? SOAP_AutonomousTransferCompleteResponse
+                                                 : SOAP_TransferCompleteResponse;
+    s->hold_requests = msg->header.hold_requests;
+    if (msg->method == expected) {
+        request_delivered(s, r);
+    } else if (msg->method == SOAP_Fault && msg->fault_code == 8005 &&
+               s->request_retries < s->ep->env.cfg->max_retry_requests) {
+        s->request_retries++;
+        session_post(s, s->request_xml.data, s->request_xml.len,
+                     r->tc.autonomous ? "AutonomousTransferComplete" : "TransferComplete");
+        return;
+    } else if (msg->method == SOAP_Fault) {
+        /* Not retried in this session; its events stay queued for the next one. */
+        LOG_WARN("session", "%s: TransferComplete answered with fault %d", s->ep->key,
+                 msg->fault_code);
+        s->next_request++;
+        s->request_outstanding = false;
+        s->request_retries = 0;
+    } else {
+        session_finish(s, false, "the ACS did not answer our request");
+        return;
+    }
+    session_next(s);
 }
 
 static void on_rpc_done(void *arg, const char *xml, size_t len)
@@ -377,6 +516,10 @@ static void handle_inform_reply(struct session *s, struct soap_msg *msg)
 
 static void handle_running_reply(struct session *s, struct soap_msg *msg)
 {
+    if (s->request_outstanding) {
+        handle_request_reply(s, msg);
+        return;
+    }
     s->hold_requests = msg->method != SOAP_NONE && msg->header.hold_requests;
     if (msg->method == SOAP_NONE) {
         /* 3.7.1.4: an empty ACS response ends the session once our final empty POST went. */
@@ -503,6 +646,10 @@ void session_free(struct session *s)
     }
     free(s->events);
     free(s->event_codes);
+    for (size_t i = 0; i < s->n_requests; i++)
+        cpe_request_clear(&s->requests[i]);
+    free(s->requests);
+    buf_free(&s->request_xml);
     free(s->event_ids);
     for (size_t i = 0; i < s->n_changed; i++)
         free(s->changed[i]);
