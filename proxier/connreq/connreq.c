@@ -12,6 +12,7 @@
 #include "cache/cache.h"
 #include "proxier/common/err.h"
 #include "proxier/common/log.h"
+#include "proxier/connreq/udp_cr.h"
 #include "proxier/core/config.h"
 #include "proxier/core/endpoint.h"
 #include "proxier/core/events.h"
@@ -21,6 +22,7 @@
 
 /* Every transport this daemon has, started in this order; NULL ends the list. */
 static const struct connreq_transport *const transports[] = {
+    &udp_cr_transport,
     NULL,
 };
 

@@ -73,6 +73,7 @@ static const struct key_desc keys[] = {
     STR("connection_request", "password", cr_password),
     UINT("connection_request", "rate_burst", cr_rate_burst, 1, 1000),
     UINT("connection_request", "rate_interval", cr_rate_interval, 0, 86400),
+    UINT("connection_request", "udp_port", cr_udp_port, 0, 65535),
     STR("connection_request", "realm", cr_realm),
     UINT("connection_request", "nonce_lifetime", cr_nonce_lifetime, 1, 86400),
     UINT("connection_request", "nonce_table", cr_nonce_table, 16, 1000000),
@@ -132,6 +133,7 @@ void config_defaults(struct px_config *cfg)
     cfg->cr_port = 7547;
     cfg->cr_rate_burst = 3;
     cfg->cr_rate_interval = 10;
+    cfg->cr_udp_port = CONFIG_UDP_PORT_SAME;
     set_string(&cfg->cr_realm, "proxierd");
     cfg->cr_nonce_lifetime = 300;
     cfg->cr_nonce_table = 1024;

@@ -54,6 +54,7 @@ struct px_config {
     char *cr_password;
     unsigned cr_rate_burst;    /* accepted requests in a burst, per endpoint */
     unsigned cr_rate_interval; /* seconds to earn one more */
+    unsigned cr_udp_port;      /* Annex G UDP port; CONFIG_UDP_PORT_SAME = cr_port, 0 = off */
     /* HTTP connection requests (http_cr.c): digest and listener limits */
     char *cr_realm;
     unsigned cr_nonce_lifetime;      /* seconds a digest nonce stays valid */
@@ -94,6 +95,9 @@ struct px_config {
     char *reboot_action;        /* "restart" (re-exec proxierd), "exit", or a shell command */
     char *factory_reset_action; /* shell command run after the cache is wiped, or NULL */
 };
+
+/* cr_udp_port when [connection_request] udp_port is not set: the number of cr_port. */
+#define CONFIG_UDP_PORT_SAME 0x10000u
 
 /* Fill with defaults. */
 void config_defaults(struct px_config *cfg);
