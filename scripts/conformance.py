@@ -201,6 +201,14 @@ U_ADDDEL = "U:dm_model:test_add_delete"
 U_NEXT_SURVIVES = "U:cache:test_instance_next_counter_survives"
 U_CRASH = "U:cache:test_crash_safety_sigkill"
 U_TRACE = "U:common:test_trace_masks_passwords"
+I_SPV_SPANNING = "I:rpc_objects:Objects::test_set_spanning_two_providers_is_atomic"
+I_64_EVENTS = "I:events:Scheduled::test_more_than_64_events_drop_the_oldest_m_events"
+I_SCHED_SAME_KEY = "I:events:Scheduled::test_same_command_key_updates_the_delay"
+I_IP_NO_VC = "I:events:InformParameter::test_rows_stay_out_of_a_value_change_inform"
+I_MAX_ROWS = "I:events:InformParameter::test_a_table_holds_at_most_max_instances_rows"
+I_CTL_ACL = "I:notify:ControlSocket::test_access_list_without_subscriber_refuses_local_sets"
+I_ACL_DEFAULT = "I:rpc_attributes:Attributes::test_default_access_list_grants_subscriber"
+U_LOCALTIME = "U:soap:test_helpers"
 
 
 def ev(*items):
@@ -220,8 +228,9 @@ ROWS = {
              "eyeballs), not a random pick"),
     "R018": (PARTIAL, [], "libcurl falls through to the next resolved address within one "
              "attempt; no random re-selection across sessions"),
-    "R019": (PARTIAL, [], "libcurl's DNS cache keeps entries 60 s (CURLOPT_DNS_CACHE_TIMEOUT "
-             "default) regardless of the TTL; a TTL below 60 s is exceeded"),
+    "R019": (UNTESTED, ev("S:proxier/session/http.c:set_http"), "libcurl's DNS cache is off "
+             "(CURLOPT_DNS_CACHE_TIMEOUT 0): each new connection asks the resolver, which keeps "
+             "to the TTL"),
     "R020": (PARTIAL, [], "no address affinity is stored (SHOULD)"),
     "R021": (PARTIAL, [], "no address affinity (SHOULD)"),
     "R022": (PARTIAL, [], "no address affinity (SHOULD)"),
@@ -438,14 +447,13 @@ ROWS = {
              "ParameterKey"),
     "R230": (MET, ev(I_SPV_OK, I_SPV_ATOMIC, I_SPV_DUP), ""),
     "R231": (NA, [], "Alias-Based Addressing not offered"),
-    "R232": (PARTIAL, ev(I_SPV_ATOMIC), "atomic per provider (one SQLite transaction); across "
-             "providers (Device.DeviceInfo. and Device.ManagementServer. in one request) a "
-             "later failure leaves the earlier group applied (dm.h)"),
+    "R232": (MET, ev(I_SPV_ATOMIC, I_SPV_SPANNING), "one cache transaction over every "
+             "provider's writes and the ParameterKey (rpc_params.c)"),
     "R233": (MET, ev(I_SPV_9007, I_SPV_RO), ""),
-    "R234": (PARTIAL, ev(I_SPV_ATOMIC), "as R232: validation faults change nothing; a provider "
-             "failure after another provider applied does not roll back"),
-    "R235": (PARTIAL, ev(I_KILL9_VALUES), "each provider commits its own transaction and the "
-             "ParameterKey is a third write: a crash in between leaves a partial set"),
+    "R234": (MET, ev(I_SPV_ATOMIC, I_SPV_SPANNING), "a refusal by any provider rolls every "
+             "write back"),
+    "R235": (MET, ev(I_KILL9_VALUES, U_CRASH), "values and ParameterKey commit in one "
+             "transaction; a crash leaves all or nothing"),
     "R236": (UNTESTED, ev("S:proxier/rpc/rpc_params.c:rpc_set_parameter_values"), "every value "
              "is checked before any is applied; no order dependence; no test permutes"),
     "R237": (MET, ev(I_SPV_OK), "Status 0: applied before the response"),
@@ -523,8 +531,8 @@ ROWS = {
     "R296": (MET, ev(I_OBJ_9005), "a path without the final dot is 9005 "
              "(check_object_name)"),
     "R297": (MET, ev(I_ADD, I_OBJ_9005), "key set on success only"),
-    "R298": (PARTIAL, ev(I_OBJ_NOREUSE), "9004 only for a taken number; writable tables "
-             "(InformParameter) have no maximum row count"),
+    "R298": (MET, ev(I_MAX_ROWS, I_OBJ_NOREUSE), "cwmp.max_instances rows per table "
+             "(default 256), 9004 beyond"),
     "R299": (NA, [], "Alias-Based Addressing not offered"),
     # A.3.2.7 DeleteObject
     "R300": (MET, ev(I_ADD_DEL), "values and attributes gone; every RPC on the row is 9005"),
@@ -549,24 +557,22 @@ ROWS = {
     # A.3.3.1 Inform
     "R350": (MET, ev(I_FIRST), ""),
     "R351": (MET, ev(I_FIRST, I_SCHED_TWO), ""),
-    "R352": (PARTIAL, [], "no cap: more than 64 queued events give a schema-invalid Inform "
-             "(session.c collect_event)"),
-    "R353": (PARTIAL, ev(U_INFORM), "CurrentTime is written in UTC with \"Z\" "
-             "(soap_format_time), not in the local time zone with its offset"),
+    "R352": (MET, ev(I_64_EVENTS), "the oldest M events leave the queue (session.c "
+             "drop_excess_events)"),
+    "R353": (MET, ev(U_LOCALTIME, U_INFORM), "soap_format_local_time: local time with the "
+             "offset, daylight saving included"),
     "R354": (MET, ev(I_FIRST, I_PASSIVE, I_FORCED_ACTIVE), ""),
     "R355": (UNTESTED, ev("S:proxier/core/notify.c:on_change"), "the record is per parameter, "
              "whatever the value; no test changes a value back"),
     "R356": (MET, ev(I_PASSIVE_REBOOT), "pending list and 4 VALUE CHANGE discarded together"),
-    "R357": (PARTIAL, ev(I_FIRST, I_PASSIVE, I_INFORMPARAM), "forced + changed parameters, plus "
-             "InformParameter rows; a row with an empty EventList also rides on an Inform that "
-             "carries 4 VALUE CHANGE, where A.3.3.1 allows only the three criteria"),
+    "R357": (MET, ev(I_FIRST, I_PASSIVE, I_INFORMPARAM, I_IP_NO_VC), "InformParameter rows "
+             "stay out of an Inform carrying 4 VALUE CHANGE"),
     # A.4.1.2 ScheduleInform
     "R365": (MET, ev(I_SCHED_TWO), ""),
     "R366": (MET, ev(I_SCHED_RESTART), ""),
     "R367": (UNTESTED, ev("S:proxier/core/endpoint.c:endpoint_schedule_inform"), "unbounded "
              "list; tests queue two"),
-    "R368": (PARTIAL, [], "a repeated non-empty CommandKey adds a second entry instead of "
-             "updating the queued one's delay (endpoint_schedule_inform)"),
+    "R368": (MET, ev(I_SCHED_SAME_KEY), "the queued entry's time is replaced"),
     # A.4.1.6 FactoryReset
     "R382": (MET, ev(I_FR), "after the session, then BOOTSTRAP"),
     # L: the one negative requirement we do meet
@@ -664,25 +670,6 @@ TABLE8 = [
 ]
 
 GAPS = [
-    ("R232, R234, R235", "proxier/rpc/rpc_params.c `rpc_set_parameter_values`, "
-     "proxier/dm/dm_request.c",
-     "SetParameterValues is atomic per provider only. The gateway model has two providers "
-     "(`Device.` in gateway.c, `Device.ManagementServer.` in mgmt.c), each committing its own "
-     "SQLite transaction, and the ParameterKey is a third write (`endpoint_setting_set` in "
-     "`spv_done`). A failure of the second group leaves the first applied; kill -9 between "
-     "the commits leaves a partial set or an old ParameterKey. Both providers share one "
-     "cache: wrapping the whole request (values + ParameterKey) in one outer "
-     "`cache_begin`/`cache_commit` (nested transactions exist) would make it atomic."),
-    ("R352", "proxier/session/session.c `collect_event`",
-     "No 64-event cap: every queued event goes into the Inform, so 65+ events (e.g. many "
-     "ScheduleInform requests) give an EventStruct array the schema refuses. The oldest "
-     "\"M\" events must be dropped first."),
-    ("R368", "proxier/core/endpoint.c `endpoint_schedule_inform`",
-     "A ScheduleInform whose non-empty CommandKey matches a queued one must update that "
-     "entry's time; the code always appends, so the ACS gets two \"M ScheduleInform\" events."),
-    ("R353", "proxier/soap/soap_write.c `soap_format_time` (via `put_time` in the Inform)",
-     "CurrentTime is written in UTC with \"Z\"; TR-069 wants local time with the local "
-     "offset (e.g. `+01:00`)."),
     ("R124", "proxier/session/http.c `conn_finish`",
      "On 415 the body is re-sent uncompressed inside the session (not a session retry as "
      "3.4.7 says), and the next session starts compressing again, so an ACS without gzip "
@@ -695,44 +682,12 @@ GAPS = [
      "Certificate validity dates are always checked and the daemon never waits for clock "
      "synchronisation: a gateway without RTC booting at 1970 cannot open an HTTPS session "
      "until NTP runs. Either wait for time sync or relax the date checks while unsynchronised."),
-    ("R019", "proxier/session/http.c `http_multi_new`",
-     "libcurl's DNS cache keeps answers 60 s whatever their TTL (shared by the multi handle); "
-     "setting CURLOPT_DNS_CACHE_TIMEOUT to 0 (or the TTL) would follow 3.1."),
-    ("R357", "proxier/session/session.c (InformParameter rows)",
-     "Rows with an empty EventList add their parameters to every Inform, also one carrying "
-     "\"4 VALUE CHANGE\"; A.3.3.1 says such an Inform's ParameterList MUST hold only forced "
-     "and changed parameters. Skip the rows when 4 VALUE CHANGE is in the Inform, or note "
-     "the deliberate TR-181 precedence in docs."),
-    ("R298", "proxier/rpc/rpc_objects.c `rpc_add_object`",
-     "Writable tables (InformParameter) have no maximum row count: AddObject never answers "
-     "9004 and an ACS can grow the cache without bound."),
-    ("A.3.2.4 default AccessList (SHOULD)", "proxier/core/notify.c `notify_attr_get`",
-     "A parameter never touched by SetParameterAttributes reports AccessList \"\" where the "
-     "default SHOULD grant every entity (\"Subscriber\"). "
-     "tests/integration/test_rpc_attributes.py::Attributes::test_default_access_list_grants_"
-     "subscriber is marked expectedFailure for it."),
-    ("R264/R273 scope", "proxier/ctl/ctl.c `start_set`",
-     "The control socket changes values without consulting the AccessList. That is right if "
-     "it stands for the CPE itself; if it is ever exposed to LAN-side UIs (\"Subscriber\"), it "
-     "must refuse parameters whose AccessList lacks Subscriber."),
     ("Untested claims", "tests/",
      "Implemented but without a test: host-name check of the ACS certificate (R071) and of a "
      "redirected TLS session (R073/R099); several cookies (R089, TestACS.extra_cookies is "
      "unused); the 30 s timeout floor (R086); the post-reboot reset of the Table 3 range "
      "(R033); the default 5/2000 (R035); a new event cutting a retry wait short (R031); "
      "crash (kill -9) during AddObject/DeleteObject/SetParameterAttributes (R288, R308, R260)."),
-    ("Flaky test", "tests/integration/test_session.py "
-     "`Retries.test_inform_fault_fails_the_session_and_retry_count_grows_then_resets`",
-     "Failed once under `ctest -j10` (RetryCount 2 != 0 after the restart), passes alone: the "
-     "test restarts the daemon as soon as the ACS saw the session end, before the CPE has read "
-     "the final 204, so the CPE rightly still counts the session as unfinished. The test "
-     "should wait for the daemon to be idle (e.g. the control socket status) before the "
-     "restart."),
-    ("ManagementServer.URL = \"\"", "proxier/core/mgmt.c `mgmt_op_set`, "
-     "proxier/session/session.c `session_start`",
-     "An ACS may set the URL to the empty string (string(256) accepts it). Without DHCP "
-     "discovery every later session then fails in `http_conn_new` and is retried forever; "
-     "SetParameterValues could refuse \"\" with 9007 instead."),
 ]
 
 # ---------------------------------------------------------------------------------------------

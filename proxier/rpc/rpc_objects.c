@@ -9,6 +9,7 @@
 #include "cache/cache.h"
 #include "proxier/common/err.h"
 #include "proxier/common/log.h"
+#include "proxier/core/config.h"
 #include "proxier/core/endpoint.h"
 #include "proxier/dm/dm.h"
 #include "proxier/rpc/rpc_internal.h"
@@ -96,6 +97,18 @@ static int start_object_request(struct rpc_call *call, const struct soap_msg *ms
 
 int rpc_add_object(struct rpc_call *call, const struct soap_msg *msg)
 {
+    /* A.3.2.6: a table holds at most cwmp.max_instances rows we create for the ACS; beyond
+     * that 9004, so that an ACS cannot grow the cache without bound. */
+    const char *name = msg->object_name ? msg->object_name : "";
+    unsigned max = call->ep->env.cfg->max_instances;
+    unsigned *numbers = malloc((max + 1) * sizeof(*numbers));
+    size_t rows = numbers ? dm_instance_list(call->ep->model, name, numbers, max + 1) : 0;
+    free(numbers);
+    if (rows >= max) {
+        rpc_fault(call, PX_ERR_RESOURCES_EXCEEDED,
+                  "the table already holds the most rows this CPE supports");
+        return PX_ERR_RESOURCES_EXCEEDED;
+    }
     return start_object_request(call, msg, DM_OP_ADD, add_done);
 }
 

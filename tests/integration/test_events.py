@@ -169,6 +169,18 @@ class InformParameter(ProxierTestCase):
         self.assertEqual(s2.inform.parameters["Device.DeviceInfo.UpTime"][1],
                          "xsd:unsignedInt")
 
+    def test_a_table_holds_at_most_max_instances_rows(self):
+        # A.3.2.6: beyond what the CPE supports, AddObject is 9004
+        ip = "Device.ManagementServer.InformParameter."
+        for key in ("a", "b", "c"):
+            self.acs.queue(m.rpc_add(ip, key))
+        self.acs.queue(m.rpc_gpv(["Device.ManagementServer.ParameterKey"]))
+        self.start_daemon({"cwmp": {"max_instances": 2}})
+        s = self.acs.wait_sessions(1)[0]
+        self.assertEqual([r.value[0] for r in s.responses[:2]], [1, 2])
+        self.assertEqual(s.responses[2].fault.code, 9004)
+        self.assertEqual(s.responses[3].value["Device.ManagementServer.ParameterKey"][0], "b")
+
     def test_rows_stay_out_of_a_value_change_inform(self):
         # A.3.3.1: with "4 VALUE CHANGE" only the forced and the changed parameters
         ip = "Device.ManagementServer.InformParameter."
