@@ -66,6 +66,7 @@ static const struct key_desc keys[] = {
     UINT("cwmp", "default_active_notification_throttle", default_active_notification_throttle, 0,
          0xFFFFFFFFu),
     UINT("cwmp", "provider_deadline_ms", provider_deadline_ms, 10, 600000),
+    UINT("cwmp", "max_instances", max_instances, 1, 100000),
     UINT("cwmp", "session_timeout", session_timeout, 0, 86400),
     UINT("connection_request", "port", cr_port, 0, 65535),
     STR("connection_request", "address", cr_address),
@@ -129,6 +130,7 @@ void config_defaults(struct px_config *cfg)
     cfg->retry_interval_multiplier = 2000;
     cfg->max_retry_requests = 10;
     cfg->provider_deadline_ms = 5000;
+    cfg->max_instances = 256;
     cfg->session_timeout = 60;
     cfg->cr_port = 7547;
     cfg->cr_rate_burst = 3;

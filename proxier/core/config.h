@@ -45,6 +45,7 @@ struct px_config {
     unsigned max_retry_requests; /* 8005 replies accepted for one request in a session */
     unsigned default_active_notification_throttle;
     unsigned provider_deadline_ms;
+    unsigned max_instances;      /* rows the ACS may add to one table (9004 beyond) */
     unsigned session_timeout;    /* SessionTimeout header of the Inform (CWMP >= 1.3); 0 = omit */
 
     /* [connection_request] (used by the connection-request listeners) */
