@@ -89,8 +89,36 @@ static const char schema_v1[] =
  * and add schema_v2 below: databases at version 1 then run it once on their next open, and
  * the statements of cache_store.c can use the new columns.
  */
+/* Version 2: the file transfer queue (TR-069 A.3.2.8, A.4.1.5, A.4.1.8): every request with
+ * all its arguments, its state and its outcome, kept until its TransferComplete was
+ * delivered (A.3.2.8: queued downloads are retained across reboots). */
+static const char schema_v2[] =
+    "CREATE TABLE transfer ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  endpoint TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL,"          /* what the caller makes of it (Download, Upload...) */
+    "  autonomous INTEGER NOT NULL DEFAULT 0,"
+    "  command_key TEXT NOT NULL DEFAULT '',"
+    "  file_type TEXT NOT NULL DEFAULT '',"
+    "  url TEXT NOT NULL DEFAULT '',"
+    "  username TEXT NOT NULL DEFAULT '',"
+    "  password TEXT NOT NULL DEFAULT '',"
+    "  file_size INTEGER NOT NULL DEFAULT 0,"
+    "  target_file_name TEXT NOT NULL DEFAULT '',"
+    "  windows TEXT NOT NULL DEFAULT '',"  /* ScheduleDownload TimeWindowList, caller's form */
+    "  state INTEGER NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  due INTEGER NOT NULL DEFAULT 0,"
+    "  start_time INTEGER NOT NULL DEFAULT 0,"
+    "  complete_time INTEGER NOT NULL DEFAULT 0,"
+    "  fault_code INTEGER NOT NULL DEFAULT 0,"
+    "  fault_string TEXT NOT NULL DEFAULT '',"
+    "  event_id INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX transfer_by_endpoint ON transfer(endpoint, id);";
+
 const char *const cache_migrations[] = {
     schema_v1,
+    schema_v2,
 };
 const int cache_migration_count = sizeof(cache_migrations) / sizeof(cache_migrations[0]);
 

@@ -5,8 +5,9 @@
  * the durable event queue (an event row is deleted only when TR-069 Table 8 says it was
  * delivered), parameter values with time and origin, parameter attributes (Notification,
  * AccessList), table instances (numbers never reused, aliases), pending value-change
- * notifications, and the endpoint's settings (bootstrap done, ParameterKey, reboot
- * CommandKey, ...). The schema is versioned (PRAGMA user_version) with ordered migrations.
+ * notifications, the endpoint's settings (bootstrap done, ParameterKey, reboot
+ * CommandKey, ...) and the file transfer queue. The schema is versioned (PRAGMA
+ * user_version) with ordered migrations.
  *
  * cache/ knows SQL and nothing above it: no CWMP type appears here. Every call is one short
  * statement or transaction; callers on the event loop batch writes with cache_begin /
@@ -131,9 +132,43 @@ int cache_setting_get(struct cache *c, const char *endpoint, const char *key, ch
 /* CACHE_NOTFOUND if the key was not set. */
 int cache_setting_delete(struct cache *c, const char *endpoint, const char *key);
 
+/* ---- File transfers (schema version 2) ---- */
+/* One queued, running or completed transfer. kind and state are the caller's codes; times
+ * are unix seconds (0 = unknown); windows is the caller's text form of a TimeWindowList. */
+struct cache_transfer {
+    int64_t id; /* ascending in order of arrival, never reused */
+    int kind;
+    bool autonomous;
+    const char *command_key;
+    const char *file_type;
+    const char *url;
+    const char *username;
+    const char *password;
+    int64_t file_size;
+    const char *target_file_name;
+    const char *windows;
+    int state;
+    int64_t created;
+    int64_t due;
+    int64_t start_time;
+    int64_t complete_time;
+    int fault_code;
+    const char *fault_string;
+    int64_t event_id; /* the "M ..." event that reports its completion, 0 = none yet */
+};
+typedef void (*cache_transfer_cb)(void *arg, const struct cache_transfer *t);
+
+/* add ignores t->id and sets *out_id. update writes the mutable part (state, due, times,
+ * fault, event_id) of the row t->id: CACHE_NOTFOUND if it is gone. */
+int cache_transfer_add(struct cache *c, const char *endpoint, const struct cache_transfer *t,
+                       int64_t *out_id);
+int cache_transfer_update(struct cache *c, const char *endpoint, const struct cache_transfer *t);
+int cache_transfer_list(struct cache *c, const char *endpoint, cache_transfer_cb cb, void *arg);
+int cache_transfer_delete(struct cache *c, const char *endpoint, int64_t id);
+
 /* ---- Whole endpoint ---- */
 /* Factory reset: forget everything of the endpoint (events, values, attributes, instances,
- * notifications, settings) in one transaction. */
+ * notifications, settings, transfers) in one transaction. */
 int cache_endpoint_wipe(struct cache *c, const char *endpoint);
 
 #endif

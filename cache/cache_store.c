@@ -3,7 +3,7 @@
  * (TR-069 3.7.1.5 and Table 8: an event row is deleted only once delivered), parameter values,
  * attributes (Notification, AccessList: A.3.2.4), table instances with never-reused numbers
  * (A.3.2.6) and aliases, pending value-change notifications, endpoint settings, and the
- * factory-reset wipe. The connection, statements and transactions are in cache.c.
+ * file transfer queue, and the factory-reset wipe. The connection, statements and transactions are in cache.c.
  *
  * Subtree matching: a path ending in '.' (a partial path, TR-069 A.3.2.1) or "" selects
  * everything below it; any other path selects that one parameter. The match is an exact
@@ -82,6 +82,22 @@ const char *const cache_stmt_sql[ST_COUNT] = {
     [ST_WIPE_INSTANCE] = WIPE("instance"),
     [ST_WIPE_INSTANCE_NEXT] = WIPE("instance_next"),
     [ST_WIPE_SETTING] = WIPE("setting"),
+    [ST_TRANSFER_ADD] =
+        "INSERT INTO transfer (endpoint, kind, autonomous, command_key, file_type, url, username,"
+        " password, file_size, target_file_name, windows, state, created, due, start_time,"
+        " complete_time, fault_code, fault_string, event_id)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
+        " ?18, ?19)",
+    [ST_TRANSFER_UPDATE] = "UPDATE transfer SET state = ?3, due = ?4, start_time = ?5,"
+                           " complete_time = ?6, fault_code = ?7, fault_string = ?8,"
+                           " event_id = ?9 WHERE endpoint = ?1 AND id = ?2",
+    [ST_TRANSFER_LIST] =
+        "SELECT id, kind, autonomous, command_key, file_type, url, username, password,"
+        " file_size, target_file_name, windows, state, created, due, start_time,"
+        " complete_time, fault_code, fault_string, event_id FROM transfer"
+        " WHERE endpoint = ?1 ORDER BY id",
+    [ST_TRANSFER_DELETE] = "DELETE FROM transfer WHERE endpoint = ?1 AND id = ?2",
+    [ST_WIPE_TRANSFER] = WIPE("transfer"),
 };
 
 /* ---- Helpers ---- */
@@ -138,6 +154,7 @@ struct row_sink {
         cache_instance_cb instance;
         cache_next_cb next;
         cache_notify_cb notify;
+        cache_transfer_cb transfer;
     } cb;
     void *arg;
 };
@@ -414,13 +431,77 @@ int cache_setting_delete(struct cache *c, const char *endpoint, const char *key)
                       cache_stmt_bind(c, __func__, ST_SETTING_DELETE, "kk", endpoint, key));
 }
 
+/* ---- File transfers ---- */
+
+int cache_transfer_add(struct cache *c, const char *endpoint, const struct cache_transfer *t,
+                       int64_t *out_id)
+{
+    sqlite3_stmt *st = cache_stmt_bind(
+        c, __func__, ST_TRANSFER_ADD, "kddtttttittdiiiidti", endpoint, t->kind,
+        (int)t->autonomous, t->command_key, t->file_type, t->url, t->username, t->password,
+        t->file_size, t->target_file_name, t->windows, t->state, t->created, t->due,
+        t->start_time, t->complete_time, t->fault_code, t->fault_string, t->event_id);
+    if (cache_stmt_run(c, __func__, st) != CACHE_OK)
+        return CACHE_ERROR;
+    if (out_id)
+        *out_id = sqlite3_last_insert_rowid(c->db);
+    return CACHE_OK;
+}
+
+int cache_transfer_update(struct cache *c, const char *endpoint, const struct cache_transfer *t)
+{
+    sqlite3_stmt *st = cache_stmt_bind(c, __func__, ST_TRANSFER_UPDATE, "kidiiidti", endpoint,
+                                       t->id, t->state, t->due, t->start_time, t->complete_time,
+                                       t->fault_code, t->fault_string, t->event_id);
+    return run_delete(c, __func__, st); /* CACHE_NOTFOUND when no row has that id */
+}
+
+static void emit_transfer(const struct row_sink *s, sqlite3_stmt *st)
+{
+    struct cache_transfer t = {
+        .id = sqlite3_column_int64(st, 0),
+        .kind = sqlite3_column_int(st, 1),
+        .autonomous = sqlite3_column_int(st, 2) != 0,
+        .command_key = col_text(st, 3),
+        .file_type = col_text(st, 4),
+        .url = col_text(st, 5),
+        .username = col_text(st, 6),
+        .password = col_text(st, 7),
+        .file_size = sqlite3_column_int64(st, 8),
+        .target_file_name = col_text(st, 9),
+        .windows = col_text(st, 10),
+        .state = sqlite3_column_int(st, 11),
+        .created = sqlite3_column_int64(st, 12),
+        .due = sqlite3_column_int64(st, 13),
+        .start_time = sqlite3_column_int64(st, 14),
+        .complete_time = sqlite3_column_int64(st, 15),
+        .fault_code = sqlite3_column_int(st, 16),
+        .fault_string = col_text(st, 17),
+        .event_id = sqlite3_column_int64(st, 18),
+    };
+    s->cb.transfer(s->arg, &t);
+}
+
+int cache_transfer_list(struct cache *c, const char *endpoint, cache_transfer_cb cb, void *arg)
+{
+    struct row_sink s = {.emit = emit_transfer, .cb.transfer = cb, .arg = arg};
+    return list_rows(c, __func__, cache_stmt_bind(c, __func__, ST_TRANSFER_LIST, "k", endpoint),
+                     &s);
+}
+
+int cache_transfer_delete(struct cache *c, const char *endpoint, int64_t id)
+{
+    return run_delete(c, __func__,
+                      cache_stmt_bind(c, __func__, ST_TRANSFER_DELETE, "ki", endpoint, id));
+}
+
 /* ---- Whole endpoint ---- */
 
 int cache_endpoint_wipe(struct cache *c, const char *endpoint)
 {
     static const enum cache_stmt wipe[] = {
         ST_WIPE_EVENT,         ST_WIPE_VALUE,   ST_WIPE_ATTR,    ST_WIPE_INSTANCE,
-        ST_WIPE_INSTANCE_NEXT, ST_NOTIFY_CLEAR, ST_WIPE_SETTING,
+        ST_WIPE_INSTANCE_NEXT, ST_NOTIFY_CLEAR, ST_WIPE_SETTING, ST_WIPE_TRANSFER,
     };
     if (cache_begin(c) != CACHE_OK)
         return CACHE_ERROR;

@@ -708,13 +708,13 @@ static void test_migration_from_empty_file(void **state)
     struct fixture *f = *state;
     write_file(f->path, "", 0);
     struct cache *c = open_ok(f->path);
-    assert_int_equal(cache_schema_version(c), 1);
-    assert_query(c, "PRAGMA user_version", "1");
+    assert_int_equal(cache_schema_version(c), 2);
+    assert_query(c, "PRAGMA user_version", "2");
     assert_query(c,
                  "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
                  " AND name IN ('event', 'param_value', 'param_attr', 'instance',"
-                 " 'instance_next', 'notify', 'setting')",
-                 "7");
+                 " 'instance_next', 'notify', 'setting', 'transfer')",
+                 "8");
     assert_int_equal(cache_value_set(c, EP, "A", "kept", ""), CACHE_OK);
     cache_close(c);
     /* reopening does not migrate again (CREATE TABLE would fail) and keeps the data */
@@ -731,29 +731,149 @@ static void test_migration_to_next_version(void **state)
     cache_close(c);
 
     /* a failing step is rolled back and leaves the version where it was */
-    const char *broken[] = {cache_migrations[0], "CREATE TABLE extra (x); CREATE TABLE ("};
-    assert_int_equal(cache_open_schema(&c, f->path, CACHE_SYNC_FULL, broken, 2), CACHE_ERROR);
+    const char *broken[] = {cache_migrations[0], cache_migrations[1],
+                            "CREATE TABLE extra (x); CREATE TABLE ("};
+    assert_int_equal(cache_open_schema(&c, f->path, CACHE_SYNC_FULL, broken, 3), CACHE_ERROR);
     assert_null(c);
-    assert_errmsg_has(cache_errmsg(NULL), "migration to schema version 2 failed");
+    assert_errmsg_has(cache_errmsg(NULL), "migration to schema version 3 failed");
     c = open_ok(f->path);
-    assert_int_equal(cache_schema_version(c), 1);
+    assert_int_equal(cache_schema_version(c), 2);
     assert_query(c, "SELECT count(*) FROM sqlite_master WHERE name = 'extra'", "0");
     cache_close(c);
 
-    /* a v2 step runs once on a v1 file; the data survives */
-    const char *v2[] = {cache_migrations[0],
+    /* a v3 step runs once on a v2 file; the data survives */
+    const char *v3[] = {cache_migrations[0], cache_migrations[1],
                         "ALTER TABLE param_value ADD COLUMN type TEXT NOT NULL DEFAULT 'string'"};
-    assert_int_equal(cache_open_schema(&c, f->path, CACHE_SYNC_FULL, v2, 2), CACHE_OK);
-    assert_int_equal(cache_schema_version(c), 2);
+    assert_int_equal(cache_open_schema(&c, f->path, CACHE_SYNC_FULL, v3, 3), CACHE_OK);
+    assert_int_equal(cache_schema_version(c), 3);
     assert_query(c, "SELECT type FROM param_value WHERE path = 'A'", "string");
     assert_has_value(c, EP, "A", "kept");
     cache_close(c);
 
-    /* and now this build (version 1) must refuse it rather than downgrade */
+    /* and now this build (version 2) must refuse it rather than downgrade */
     assert_int_equal(cache_open(&c, f->path, CACHE_SYNC_FULL), CACHE_ERROR);
     assert_null(c);
-    assert_errmsg_has(cache_errmsg(NULL), "schema version 2");
+    assert_errmsg_has(cache_errmsg(NULL), "schema version 3");
     assert_errmsg_has(cache_errmsg(NULL), "newer");
+}
+
+/* ---- File transfers (schema version 2) ---- */
+
+struct transfer_rows {
+    int n;
+    int64_t ids[8];
+    int states[8];
+    char keys[8][40];
+    char urls[8][80];
+    int64_t sizes[8];
+    int faults[8];
+    char fault_strings[8][80];
+    int64_t event_ids[8];
+    bool autonomous[8];
+};
+
+static void collect_transfer(void *arg, const struct cache_transfer *t)
+{
+    struct transfer_rows *r = arg;
+    if (r->n >= 8)
+        return;
+    r->ids[r->n] = t->id;
+    r->states[r->n] = t->state;
+    snprintf(r->keys[r->n], sizeof(r->keys[0]), "%s", t->command_key);
+    snprintf(r->urls[r->n], sizeof(r->urls[0]), "%s", t->url);
+    r->sizes[r->n] = t->file_size;
+    r->faults[r->n] = t->fault_code;
+    snprintf(r->fault_strings[r->n], sizeof(r->fault_strings[0]), "%s", t->fault_string);
+    r->event_ids[r->n] = t->event_id;
+    r->autonomous[r->n] = t->autonomous;
+    r->n++;
+}
+
+static void test_v1_database_gains_transfers(void **state)
+{
+    struct fixture *f = *state;
+    /* a database written by the previous release: version 1 only */
+    struct cache *c = NULL;
+    assert_int_equal(cache_open_schema(&c, f->path, CACHE_SYNC_FULL, cache_migrations, 1),
+                     CACHE_OK);
+    assert_int_equal(cache_schema_version(c), 1);
+    assert_int_equal(cache_value_set(c, EP, "A", "kept", ""), CACHE_OK);
+    assert_int_equal(cache_event_add(c, EP, "1 BOOT", "", NULL), CACHE_OK);
+    cache_close(c);
+
+    c = open_ok(f->path);
+    assert_int_equal(cache_schema_version(c), 2);
+    assert_has_value(c, EP, "A", "kept");
+    assert_true(cache_event_has(c, EP, "1 BOOT"));
+    struct cache_transfer t = {.kind = 1, .command_key = "k1", .url = "http://h/f",
+                               .file_size = 5000000000LL, .state = 1, .created = 100};
+    int64_t id = 0;
+    assert_int_equal(cache_transfer_add(c, EP, &t, &id), CACHE_OK);
+    assert_true(id > 0);
+    struct transfer_rows rows = {0};
+    assert_int_equal(cache_transfer_list(c, EP, collect_transfer, &rows), CACHE_OK);
+    assert_int_equal(rows.n, 1);
+    assert_int_equal(rows.sizes[0], 5000000000LL); /* beyond 32 bits */
+    cache_close(c);
+}
+
+static void test_transfer_queue(void **state)
+{
+    struct fixture *f = *state;
+    struct cache *c = open_ok(f->path);
+    struct cache_transfer a = {.kind = 1, .command_key = "first", .url = "http://a/1",
+                               .username = "u", .password = "p", .state = 1, .created = 10,
+                               .due = 20};
+    struct cache_transfer b = {.kind = 3, .autonomous = true, .command_key = NULL,
+                               .url = "http://b/2", .state = 1, .created = 11};
+    int64_t ida, idb, idother;
+    assert_int_equal(cache_transfer_add(c, EP, &a, &ida), CACHE_OK);
+    assert_int_equal(cache_transfer_add(c, EP, &b, &idb), CACHE_OK);
+    assert_int_equal(cache_transfer_add(c, OTHER, &a, &idother), CACHE_OK);
+    assert_true(idb > ida);
+
+    /* the mutable part is updated; the arguments stay */
+    a.id = ida;
+    a.state = 3;
+    a.fault_code = 9016;
+    a.fault_string = "HTTP 404 from http://a/1";
+    a.event_id = 42;
+    a.url = "http://changed/"; /* not written by update */
+    assert_int_equal(cache_transfer_update(c, EP, &a), CACHE_OK);
+
+    struct transfer_rows rows = {0};
+    assert_int_equal(cache_transfer_list(c, EP, collect_transfer, &rows), CACHE_OK);
+    assert_int_equal(rows.n, 2);
+    assert_int_equal(rows.ids[0], ida);
+    assert_int_equal(rows.states[0], 3);
+    assert_int_equal(rows.faults[0], 9016);
+    assert_string_equal(rows.fault_strings[0], "HTTP 404 from http://a/1");
+    assert_int_equal(rows.event_ids[0], 42);
+    assert_string_equal(rows.urls[0], "http://a/1");
+    assert_string_equal(rows.keys[1], ""); /* NULL is stored as "" */
+    assert_true(rows.autonomous[1]);
+    assert_false(rows.autonomous[0]);
+
+    assert_int_equal(cache_transfer_delete(c, EP, ida), CACHE_OK);
+    assert_int_equal(cache_transfer_delete(c, EP, ida), CACHE_NOTFOUND);
+    a.id = ida;
+    assert_int_equal(cache_transfer_update(c, EP, &a), CACHE_NOTFOUND);
+    /* another endpoint's row is not reachable through this endpoint */
+    assert_int_equal(cache_transfer_delete(c, EP, idother), CACHE_NOTFOUND);
+
+    /* ids are never reused */
+    int64_t idc;
+    assert_int_equal(cache_transfer_add(c, EP, &b, &idc), CACHE_OK);
+    assert_true(idc > idother);
+
+    /* a factory reset forgets the endpoint's transfers, not the other's */
+    assert_int_equal(cache_endpoint_wipe(c, EP), CACHE_OK);
+    memset(&rows, 0, sizeof(rows));
+    assert_int_equal(cache_transfer_list(c, EP, collect_transfer, &rows), CACHE_OK);
+    assert_int_equal(rows.n, 0);
+    assert_int_equal(cache_transfer_list(c, OTHER, collect_transfer, &rows), CACHE_OK);
+    assert_int_equal(rows.n, 1);
+    cache_close(c);
 }
 
 static void test_newer_schema_refused(void **state)
@@ -1018,6 +1138,8 @@ int main(void)
         T(test_migration_from_empty_file),
         T(test_migration_to_next_version),
         T(test_newer_schema_refused),
+        T(test_v1_database_gains_transfers),
+        T(test_transfer_queue),
         T(test_garbage_file_refused),
         T(test_foreign_database_refused),
         T(test_full_disk_keeps_earlier_data),
