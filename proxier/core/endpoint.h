@@ -102,6 +102,7 @@ struct endpoint {
     unsigned retry_count;       /* persisted: RetryCount of the next Inform */
     unsigned post_boot_retries; /* chooses the Table 3 interval; reset at boot */
     enum cwmp_version max_version;
+    bool gzip_refused;          /* the ACS answered 415 to gzip: send plain until restart */
     bool revert_to_v10;         /* 3.2.1.1: sessions offer only CWMP 1.0 (see session.c) */
 
     /* Periodic and scheduled Informs */

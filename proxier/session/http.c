@@ -51,6 +51,7 @@ struct http_conn {
     char *url;           /* where the next POST goes: the configured URL, then redirects */
     bool has_credentials;
     bool gzip;           /* still compressing: cleared for good by a 415 (3.4.7) */
+    bool gzip_refused;   /* ... which happened */
     unsigned redirects;  /* followed so far in this connection (3.4.2) */
     /* The POST in flight. */
     bool in_flight;
@@ -444,6 +445,7 @@ static void conn_finish(struct http_conn *c, CURLcode rc)
     if (res.error == CURLE_OK && res.status == 415 && c->compressed) {
         LOG_INFO("http", "%s refused gzip (415), sending uncompressed", c->url);
         c->gzip = false;
+        c->gzip_refused = true;
         if (conn_start(c) == 0)
             return;
         res.error = CURLE_OUT_OF_MEMORY;
@@ -461,6 +463,7 @@ static void conn_finish(struct http_conn *c, CURLcode rc)
     curl_easy_getinfo(c->easy, CURLINFO_CONTENT_TYPE, &res.content_type);
     res.effective_url = c->url;
     res.redirects = c->redirects;
+    res.compression_refused = c->gzip_refused;
     c->done(c->arg, &res); /* may free c */
 }
 

@@ -65,6 +65,7 @@ struct http_result {
     const char *content_type;
     const char *effective_url; /* the URL that answered (after redirects) */
     unsigned redirects;   /* redirects followed so far in this connection */
+    bool compression_refused; /* a 415 made this connection stop compressing (3.4.7) */
 };
 
 typedef void (*http_done_cb)(void *arg, const struct http_result *res);

@@ -557,6 +557,9 @@ static void on_http_done(void *arg, const struct http_result *res)
         session_finish(s, false, why);
         return;
     }
+    /* 3.4.7: an ACS that refused gzip gets plain messages from now on, not a 415 in every
+     * session. */
+    s->ep->gzip_refused |= res->compression_refused;
     log_trace_soap(s->ep->key, "<<", res->body, res->body_len);
     struct soap_msg msg;
     int rc = soap_parse(res->status == 204 ? "" : res->body, res->status == 204 ? 0 : res->body_len,
@@ -616,7 +619,7 @@ struct session *session_start(struct endpoint *ep)
         .client_cert = cfg->acs_client_cert,
         .client_key = cfg->acs_client_key,
         .verify_peer = cfg->acs_verify_peer,
-        .gzip = strcmp(mgmt_get(ep, "HTTPCompression"), "GZIP") == 0,
+        .gzip = strcmp(mgmt_get(ep, "HTTPCompression"), "GZIP") == 0 && !ep->gzip_refused,
         .timeout_s = cfg->acs_timeout,
     };
     s->conn = http_conn_new(ep->env.http, &hc);

@@ -237,11 +237,20 @@ class Transport(ProxierTestCase):
     def test_gzip_and_the_415_fallback(self):
         self.acs.reject_compressed = True
         self.acs.queue(m.rpc_gpv(["Device.ManagementServer.HTTPCompression"]))
+        self.acs.queue(m.rpc_schedule_inform(1, "again"))
         self.start_daemon({"acs": {"compression": "GZIP"}})
         s = self.acs.wait_sessions(1)[0]
         self.assertTrue(s.ended_ok)
         self.assertEqual(s.responses[0].value["Device.ManagementServer.HTTPCompression"][0],
                          "GZIP")
+        # the first Inform went compressed, got 415 and went again plain; after that the
+        # ACS is known to refuse gzip: no more 415 round trips, in the next session either
+        self.acs.wait_sessions(2, timeout=15)
+        statuses = [r.status for r in self.acs.requests]
+        self.assertEqual(statuses.count(415), 1, statuses)
+        encodings = [r.headers.get("content-encoding") for r in self.acs.requests]
+        self.assertEqual(encodings[0], "gzip")
+        self.assertTrue(all(e is None for e in encodings[1:]), encodings)
 
 
 class DigestAuth(ProxierTestCase):
