@@ -12,7 +12,9 @@
 #include "cache/cache.h"
 #include "proxier/common/err.h"
 #include "proxier/common/log.h"
+#include "proxier/connreq/http_cr.h"
 #include "proxier/connreq/udp_cr.h"
+#include "proxier/connreq/xmpp_cr.h"
 #include "proxier/core/config.h"
 #include "proxier/core/endpoint.h"
 #include "proxier/core/events.h"
@@ -22,7 +24,9 @@
 
 /* Every transport this daemon has, started in this order; NULL ends the list. */
 static const struct connreq_transport *const transports[] = {
+    &http_cr_transport,
     &udp_cr_transport,
+    &xmpp_transport,
     NULL,
 };
 

@@ -1,0 +1,446 @@
+/*
+ * http_cr.c: HTTP connection requests (TR-069 3.2.2.2, digest authentication 3.4.5).
+ *
+ * libmicrohttpd 0.9.75 runs in external-epoll mode inside the daemon's libevent loop: its
+ * epoll fd is one persistent EV_READ event that calls MHD_run, and an evtimer follows
+ * MHD_get_timeout after every run. One port serves every endpoint; each has a random
+ * unguessable path (160 bits, kept as an endpoint setting so it survives restarts), published
+ * as ManagementServer.ConnectionRequestURL "http://host:port/path" (3.2.2.2 "The path of
+ * this URL value SHOULD be randomly generated"; Annex J.2: unique per CWMP endpoint).
+ *
+ * A request is answered from its headers (3.2.2.2: "No data is conveyed ... SHOULD be
+ * ignored"): unknown path or HTTPConnectionRequestEnable false 404, a method other than GET
+ * 405, bad or missing credentials 401 with a fresh challenge (stale=true for an expired
+ * nonce), then connreq_admit(): accepted or coalesced 200 with an empty body, busy,
+ * rate-limited or offline 503 without Retry-After. An accepted request starts its session
+ * from MHD_OPTION_NOTIFY_COMPLETED, once the 200 is on the wire ("prior to it initiating the
+ * resulting Session"). Nothing starts a session without valid credentials (3.2.2.2).
+ */
+#include "proxier/connreq/http_cr.h"
+
+#include <arpa/inet.h>
+#include <event2/event.h>
+#include <ifaddrs.h>
+#include <microhttpd.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "proxier/common/err.h"
+#include "proxier/common/log.h"
+#include "proxier/connreq/digest.h"
+#include "proxier/core/config.h"
+#include "proxier/core/endpoint.h"
+
+#define PATH_BYTES 20 /* >= 128 bits: unguessable */
+#define PATH_HEX (2 * PATH_BYTES)
+#define ENABLE_PARAM "HTTPConnectionRequestEnable"
+
+/* One endpoint reachable through the listener. */
+struct cr_target {
+    struct endpoint *ep;
+    char path[PATH_HEX + 2]; /* "/<hex>" */
+    bool warned_no_username;
+};
+
+struct http_cr {
+    struct connreq *cr;
+    const struct px_config *cfg;
+    struct MHD_Daemon *mhd;
+    struct event *io;    /* MHD's epoll fd */
+    struct event *timer; /* MHD_get_timeout */
+    struct digest_verifier *digest;
+    struct cr_target *targets;
+    size_t n_targets;
+    char host[INET6_ADDRSTRLEN + 2]; /* as published: "192.0.2.1" or "[2001:db8::1]" */
+    unsigned port;
+    bool stopping;
+};
+
+/* One HTTP request: its request-target as received (the digest "uri" must equal it) and the
+ * endpoint whose session starts once the answer is sent. */
+struct cr_request {
+    char *uri;
+    bool headers_seen;
+    struct endpoint *accepted;
+};
+
+/* ---- MHD inside the event loop ---- */
+
+static void rearm(struct http_cr *h)
+{
+    MHD_UNSIGNED_LONG_LONG ms;
+    if (MHD_get_timeout(h->mhd, &ms) != MHD_YES) {
+        evtimer_del(h->timer);
+        return;
+    }
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(h->timer, &tv);
+}
+
+static void on_mhd_ready(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_cr *h = arg;
+    MHD_run(h->mhd);
+    rearm(h);
+}
+
+static void on_mhd_log(void *arg, const char *fmt, va_list ap)
+{
+    char msg[256];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\r\n")] = '\0';
+    LOG_DEBUG("http-cr", "libmicrohttpd: %s", msg);
+}
+
+/* ---- Replies ---- */
+
+/* An empty-bodied reply (Content-Length: 0) with optional WWW-Authenticate values. */
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
+                             char *const *challenges, size_t n_challenges)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"",
+                                                             MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    bool ok = true;
+    for (size_t i = 0; i < n_challenges; i++)
+        ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenges[i]) ==
+              MHD_YES;
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET") == MHD_YES;
+    enum MHD_Result rc = ok ? MHD_queue_response(c, status, r) : MHD_NO;
+    MHD_destroy_response(r);
+    return rc;
+}
+
+/* 401 offering MD5 first (every ACS speaks it; curl takes the first challenge), SHA-256
+ * second, both with one fresh nonce. */
+static enum MHD_Result reply_challenge(struct http_cr *h, struct MHD_Connection *c, bool stale)
+{
+    char nonce[DIGEST_NONCE_LEN + 1];
+    if (digest_new_nonce(h->digest, time(NULL), nonce) != 0)
+        return MHD_NO;
+    char *challenges[] = {digest_challenge(h->digest, DIGEST_MD5, nonce, stale),
+                          digest_challenge(h->digest, DIGEST_SHA256, nonce, stale)};
+    enum MHD_Result rc = challenges[0] && challenges[1]
+                             ? reply(c, MHD_HTTP_UNAUTHORIZED, challenges, 2)
+                             : MHD_NO;
+    free(challenges[0]);
+    free(challenges[1]);
+    return rc;
+}
+
+/* ---- Requests ---- */
+
+static struct cr_target *find_target(struct http_cr *h, const char *path)
+{
+    for (size_t i = 0; i < h->n_targets; i++)
+        if (!strcmp(h->targets[i].path, path))
+            return &h->targets[i];
+    return NULL;
+}
+
+static enum digest_result authenticate(struct http_cr *h, struct cr_target *t,
+                                       struct MHD_Connection *c, const char *uri)
+{
+    const char *user = mgmt_get(t->ep, "ConnectionRequestUsername");
+    if (!user[0]) {
+        if (!t->warned_no_username)
+            LOG_WARN("http-cr", "%s: ConnectionRequestUsername is empty: every connection "
+                     "request is refused", t->ep->key);
+        t->warned_no_username = true;
+        return DIGEST_WRONG_USER;
+    }
+    t->warned_no_username = false;
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_AUTHORIZATION);
+    return digest_verify(h->digest, auth, "GET", uri, user,
+                         mgmt_get(t->ep, "ConnectionRequestPassword"), time(NULL));
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    struct http_cr *h = cls;
+    struct cr_request *rq = *con_cls;
+    if (!rq || !rq->uri)
+        return MHD_NO;
+    struct cr_target *t = find_target(h, url);
+    if (!t || !mgmt_get_bool(t->ep, ENABLE_PARAM))
+        return reply(c, MHD_HTTP_NOT_FOUND, NULL, 0);
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0) /* 3.2.2.2 "MUST use an HTTP 1.1 GET" */
+        return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, NULL, 0);
+    /* Answer a GET once it has been read whole, so that the connection stays open for the
+     * 401 -> 200 handshake (an answer queued earlier makes MHD close it); a body is read
+     * and ignored (3.2.2.2). The early answers above close the connection on purpose. */
+    if (!rq->headers_seen || *upload_data_size) {
+        rq->headers_seen = true;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    enum digest_result auth = authenticate(h, t, c, rq->uri);
+    if (auth != DIGEST_OK) {
+        if (auth != DIGEST_MISSING)
+            LOG_DEBUG("http-cr", "%s: connection request refused: %s", t->ep->key,
+                      digest_result_name(auth));
+        return reply_challenge(h, c, auth == DIGEST_STALE);
+    }
+    enum cr_verdict v = connreq_admit(t->ep, "HTTP");
+    if (v == CR_ACCEPT)
+        rq->accepted = t->ep;
+    /* 3.2.2.2: 200 with an empty body; 503 without Retry-After when refused */
+    return reply(c, v == CR_ACCEPT || v == CR_COALESCED ? MHD_HTTP_OK
+                                                          : MHD_HTTP_SERVICE_UNAVAILABLE,
+                 NULL, 0);
+}
+
+/* Called with the raw request-target, before MHD splits off and decodes the query: what
+ * the digest "uri" is compared with. Its value becomes the request's *con_cls. */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    struct cr_request *rq = calloc(1, sizeof(*rq));
+    if (rq)
+        rq->uri = strdup(uri);
+    return rq;
+}
+
+/* The answer is on the wire (or the request ended otherwise): start the accepted session
+ * now, whatever the termination code (connreq.h). */
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct http_cr *h = cls;
+    struct cr_request *rq = *con_cls;
+    *con_cls = NULL;
+    if (!rq)
+        return;
+    if (rq->accepted && !h->stopping)
+        connreq_start_session(rq->accepted);
+    free(rq->uri);
+    free(rq);
+}
+
+/* ---- Addresses ---- */
+
+static bool is_wildcard(const char *address)
+{
+    return !address || !*address || !strcmp(address, "0.0.0.0") || !strcmp(address, "::");
+}
+
+/* The host of the published URL: the configured address, else the first non-loopback IPv4
+ * address of the box, else 127.0.0.1. */
+static void choose_host(struct http_cr *h)
+{
+    const char *address = h->cfg->cr_address;
+    if (!is_wildcard(address)) {
+        snprintf(h->host, sizeof(h->host), strchr(address, ':') ? "[%s]" : "%s", address);
+        return;
+    }
+    snprintf(h->host, sizeof(h->host), "127.0.0.1");
+    struct ifaddrs *list = NULL;
+    if (getifaddrs(&list) != 0)
+        return;
+    for (struct ifaddrs *i = list; i; i = i->ifa_next)
+        if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && (i->ifa_flags & IFF_UP) &&
+            !(i->ifa_flags & IFF_LOOPBACK)) {
+            inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, h->host,
+                      sizeof(h->host));
+            break;
+        }
+    freeifaddrs(list);
+}
+
+/* ---- Publishing ---- */
+
+static void publish(struct http_cr *h, struct cr_target *t)
+{
+    char url[sizeof(h->host) + sizeof(t->path) + 32] = "";
+    if (mgmt_get_bool(t->ep, ENABLE_PARAM))
+        snprintf(url, sizeof(url), "http://%s:%u%s", h->host, h->port, t->path);
+    connreq_publish_url(t->ep, url);
+}
+
+static void on_mgmt_change(void *arg, struct endpoint *ep, const char *const *names, size_t n)
+{
+    struct http_cr *h = arg;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(names[i], ENABLE_PARAM))
+            for (size_t k = 0; k < h->n_targets; k++)
+                if (h->targets[k].ep == ep)
+                    publish(h, &h->targets[k]);
+}
+
+/* The endpoint's path: the stored one, or a new random one that is then stored. */
+static int load_path(struct endpoint *ep, char path[PATH_HEX + 2])
+{
+    char *stored = endpoint_setting(ep, HTTP_CR_PATH_SETTING);
+    bool ok = stored && strlen(stored) == PATH_HEX + 1 && stored[0] == '/' &&
+              strspn(stored + 1, "0123456789abcdef") == PATH_HEX;
+    if (ok)
+        memcpy(path, stored, PATH_HEX + 2);
+    free(stored);
+    if (ok)
+        return 0;
+    unsigned char raw[PATH_BYTES];
+    if (RAND_bytes(raw, sizeof(raw)) != 1)
+        return -1;
+    path[0] = '/';
+    for (size_t i = 0; i < PATH_BYTES; i++)
+        snprintf(path + 1 + 2 * i, 3, "%02x", raw[i]);
+    return endpoint_setting_set(ep, HTTP_CR_PATH_SETTING, path);
+}
+
+static void http_endpoint_added(void *state, struct endpoint *ep)
+{
+    struct http_cr *h = state;
+    struct cr_target *grown = realloc(h->targets, (h->n_targets + 1) * sizeof(*grown));
+    if (!grown)
+        return;
+    h->targets = grown;
+    struct cr_target *t = &h->targets[h->n_targets];
+    *t = (struct cr_target){.ep = ep};
+    if (load_path(ep, t->path) != 0) {
+        LOG_ERROR("http-cr", "%s: no connection-request path: %s", ep->key, px_err_msg());
+        return;
+    }
+    h->n_targets++;
+    mgmt_observe(ep, on_mgmt_change, h);
+    publish(h, t);
+}
+
+/* ---- Start and stop ---- */
+
+/* Listen on the configured address; any address (both IP versions) when none is set, or
+ * IPv4 only if ipv4_only. */
+static struct MHD_Daemon *start_mhd(struct http_cr *h, bool ipv4_only)
+{
+    const struct px_config *cfg = h->cfg;
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in v4;
+        struct sockaddr_in6 v6;
+    } addr = {0};
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    const char *address = is_wildcard(cfg->cr_address) ? (ipv4_only ? "0.0.0.0" : "::")
+                                                         : cfg->cr_address;
+    if (!strcmp(address, "::")) {
+        flags |= MHD_USE_DUAL_STACK;
+        addr.v6 = (struct sockaddr_in6){.sin6_family = AF_INET6, .sin6_addr = in6addr_any};
+    } else if (inet_pton(AF_INET, address, &addr.v4.sin_addr) == 1) {
+        addr.v4.sin_family = AF_INET;
+    } else if (inet_pton(AF_INET6, address, &addr.v6.sin6_addr) == 1) {
+        addr.v6.sin6_family = AF_INET6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        px_err_set(-1, "connection_request.address \"%s\" is not an IP address",
+                   cfg->cr_address);
+        return NULL;
+    }
+    if (addr.sa.sa_family == AF_INET)
+        addr.v4.sin_port = htons((uint16_t)cfg->cr_port);
+    else
+        addr.v6.sin6_port = htons((uint16_t)cfg->cr_port);
+    return MHD_start_daemon(
+        flags, (uint16_t)cfg->cr_port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, h, MHD_OPTION_SOCK_ADDR, &addr.sa,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->cr_max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->cr_max_connections_per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->cr_connection_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->cr_max_request_bytes,
+        MHD_OPTION_URI_LOG_CALLBACK, on_request_line, h, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, h, MHD_OPTION_END);
+}
+
+static void http_stop(void *state)
+{
+    struct http_cr *h = state;
+    if (!h)
+        return;
+    h->stopping = true;
+    for (size_t i = 0; i < h->n_targets; i++)
+        mgmt_unobserve(h->targets[i].ep, on_mgmt_change, h);
+    if (h->io)
+        event_free(h->io);
+    if (h->timer)
+        event_free(h->timer);
+    if (h->mhd)
+        MHD_stop_daemon(h->mhd);
+    digest_verifier_free(h->digest);
+    free(h->targets);
+    free(h);
+}
+
+static int listen_in_loop(struct http_cr *h)
+{
+    const union MHD_DaemonInfo *fd = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+    const union MHD_DaemonInfo *port = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    if (!fd || !port)
+        return px_err_set(-1, "libmicrohttpd gives no epoll descriptor");
+    h->port = port->port;
+    struct event_base *base = connreq_base(h->cr);
+    h->io = event_new(base, fd->epoll_fd, EV_READ | EV_PERSIST, on_mhd_ready, h);
+    h->timer = evtimer_new(base, on_mhd_ready, h);
+    if (!h->io || !h->timer || event_add(h->io, NULL) != 0)
+        return px_err_set(-1, "cannot watch the listener");
+    rearm(h);
+    return 0;
+}
+
+static void *http_start(struct connreq *cr, bool *failed)
+{
+    const struct px_config *cfg = connreq_config(cr);
+    if (cfg->cr_port == 0) {
+        LOG_INFO("http-cr", "connection_request.port is 0: no HTTP connection requests");
+        return NULL;
+    }
+    struct http_cr *h = calloc(1, sizeof(*h));
+    if (!h) {
+        *failed = true;
+        px_err_set(-1, "out of memory");
+        return NULL;
+    }
+    h->cr = cr;
+    h->cfg = cfg;
+    h->digest = digest_verifier_new(cfg->cr_realm ? cfg->cr_realm : "proxierd",
+                                    cfg->cr_nonce_lifetime, cfg->cr_nonce_table);
+    if (!h->digest) {
+        px_err_set(-1, "cannot set up digest authentication");
+        goto fail;
+    }
+    px_err_clear();
+    h->mhd = start_mhd(h, false);
+    if (!h->mhd && is_wildcard(cfg->cr_address))
+        h->mhd = start_mhd(h, true); /* a host without IPv6 */
+    if (!h->mhd) {
+        if (!px_err_msg()[0])
+            px_err_set(-1, "cannot listen on port %u (address %s)", cfg->cr_port,
+                       is_wildcard(cfg->cr_address) ? "any" : cfg->cr_address);
+        goto fail;
+    }
+    if (listen_in_loop(h) != 0)
+        goto fail;
+    choose_host(h);
+    LOG_INFO("http-cr", "listening for HTTP connection requests on port %u", h->port);
+    return h;
+fail:
+    *failed = true;
+    http_stop(h);
+    return NULL;
+}
+
+const struct connreq_transport http_cr_transport = {
+    .name = "HTTP",
+    .start = http_start,
+    .endpoint_added = http_endpoint_added,
+    .stop = http_stop,
+};
