@@ -1,0 +1,264 @@
+"""XMPP connection requests (TR-069 Annex K, Appendix III; TR-181 Device.XMPP.) against a
+real Prosody on loopback with TLS: the daemon's stream as cpe@localhost, our stdlib client
+(xmpp_acs.py) as the ACS acs@localhost, and a foreign account evil@localhost."""
+import re
+import time
+import unittest
+
+from prosody_fixture import Prosody
+from support import ProxierTestCase, soapmsg as m, wait_until
+from xmpp_acs import XmppAcs
+
+CPE_JID = "cpe@localhost/cwmp"
+MS = "Device.ManagementServer."
+CONN = "Device.XMPP.Connection.1."
+ALLOWED = MS + "ConnReqAllowedJabberIDs"
+CR_EVENT = "6 CONNECTION REQUEST"
+
+
+def codes(session):
+    return [code for code, _ in session.inform.events]
+
+
+class XmppCase(ProxierTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.prosody = Prosody({"acs": "acspass", "cpe": "cpepass", "evil": "evilpass"}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.prosody.cleanup()
+        super().tearDownClass()
+
+    def xmpp_config(self):
+        p = self.prosody
+        return {"server": "127.0.0.1", "port": p.port, "domain": p.domain, "username": "cpe",
+                "password": "cpepass", "resource": "cwmp", "ca_file": p.ca_file,
+                "retry_initial_interval": 1, "retry_interval_multiplier": 2000,
+                "retry_max_interval": 2}
+
+    def start(self, xmpp=True, allowed=None, rate_interval=None):
+        if allowed is not None:
+            self.acs.queue(m.rpc_spv([(ALLOWED, allowed, "xsd:string")], "allow"))
+        cfg = {"xmpp": self.xmpp_config() if xmpp else {"ca_file": self.prosody.ca_file}}
+        if rate_interval is not None:
+            cfg["connection_request"] = {"rate_interval": rate_interval}
+        self.daemon = self.start_daemon(cfg)
+        return self.daemon
+
+    def logins(self):
+        return self.daemon.log_text().count(f"connected as {CPE_JID}")
+
+    def wait_login(self, n=1, timeout=15):
+        wait_until(lambda: self.logins() >= n, timeout, f"XMPP login #{n} of the daemon")
+
+    def client(self, jid="acs@localhost/acs-1", password="acspass"):
+        c = XmppAcs("127.0.0.1", self.prosody.port, jid, password, self.prosody.ca_file).connect()
+        self.addCleanup(c.close)
+        return c
+
+    def settle(self):
+        """Let the boot (and a ConnReqJabberID value change) sessions end."""
+        time.sleep(0.5)
+        wait_until(lambda: all(s.ended for s in self.acs.sessions), 15, "sessions to end")
+
+    def assert_no_new_session(self, before, wait=1.5):
+        time.sleep(wait)
+        self.assertEqual(len(self.acs.sessions), before, "a session started")
+
+
+class ConnectionRequests(XmppCase):
+    def test_request_from_acs_starts_one_session(self):
+        self.start()
+        self.wait_login()
+        self.settle()
+        before = len(self.acs.sessions)
+        acs = self.client()
+        reply = acs.connection_request(CPE_JID, "cruser", "crpass")
+        self.assertEqual(reply.type, "result", reply)
+        self.assertEqual(len(list(reply.elem)), 0, "Figure 20: an empty result")
+        self.assertEqual(reply.elem.get("from"), CPE_JID)
+        s = self.acs.wait_inform(n=before + 1)
+        self.assertEqual(codes(s), [CR_EVENT])
+        self.acs.wait_sessions(before + 1)
+        self.assert_no_new_session(before + 1)
+        # type="set" is accepted too (connection-requests.md 1.6)
+        self.assertEqual(acs.connection_request(CPE_JID, "cruser", "crpass", type_="set").type,
+                         "result")
+        self.acs.wait_sessions(before + 2)
+
+    def test_wrong_credentials_are_not_authorized(self):
+        self.start()
+        self.wait_login()
+        self.settle()
+        before = len(self.acs.sessions)
+        acs = self.client()
+        for user, password in (("cruser", "nope"), ("someone", "crpass")):
+            reply = acs.connection_request(CPE_JID, user, password)
+            self.assertEqual((reply.type, reply.condition), ("error", "not-authorized"), reply)
+            self.assertIsNone(reply.code, "Figure 22 has no code attribute")
+            self.assertTrue(reply.echoed, "Figure 22 echoes the connectionRequest")
+        self.assert_no_new_session(before)
+
+    def test_unknown_iq_is_service_unavailable(self):
+        self.start()
+        self.wait_login()
+        reply = self.client().iq(CPE_JID, "<query xmlns='jabber:iq:version'/>")
+        self.assertEqual((reply.type, reply.condition), ("error", "service-unavailable"))
+
+    def test_request_during_session_is_503(self):
+        self.acs.inject("Inform", delay=5)   # the boot session stays open for 5 s
+        self.start()
+        self.wait_login()
+        self.assertEqual(self.acs.sessions, [], "the boot session should still be open")
+        reply = self.client().connection_request(CPE_JID, "cruser", "crpass")
+        self.assertEqual((reply.type, reply.condition, reply.code),
+                         ("error", "service-unavailable", "503"), reply)
+        self.assertTrue(reply.echoed, "Figure 21 echoes the connectionRequest")
+        self.settle()
+        self.assertNotIn(CR_EVENT, [c for s in self.acs.sessions for c in codes(s)])
+
+    def test_rate_limit_is_503(self):
+        self.start(rate_interval=3600)
+        self.wait_login()
+        self.settle()
+        acs = self.client()
+        verdicts = []
+        for _ in range(4):   # rate_burst 3 per endpoint
+            self.settle()
+            verdicts.append(acs.connection_request(CPE_JID, "cruser", "crpass").condition)
+        self.assertEqual(verdicts, [None, None, None, "service-unavailable"])
+
+
+class AllowedJabberIDs(XmppCase):
+    def test_full_jid_entry_matches_exactly_and_foreign_jid_is_refused(self):
+        self.start(allowed="ACS@LocalHost/acs-1")
+        self.wait_login()
+        self.settle()
+        before = len(self.acs.sessions)
+        for jid, password in (("evil@localhost/acs-1", "evilpass"),
+                              ("acs@localhost/acs-2", "acspass")):
+            reply = self.client(jid, password).connection_request(CPE_JID, "cruser", "crpass")
+            self.assertEqual((reply.type, reply.condition, reply.code),
+                             ("error", "service-unavailable", "503"), f"{jid}: {reply}")
+        self.assert_no_new_session(before)
+        # local part and domain compare case-insensitively, the resource exactly
+        reply = self.client().connection_request(CPE_JID, "cruser", "crpass")
+        self.assertEqual(reply.type, "result", reply)
+        self.acs.wait_sessions(before + 1)
+
+    def test_bare_jid_entry_matches_any_resource(self):
+        self.start(allowed="evil@localhost/x, acs@localhost")
+        self.wait_login()
+        self.settle()
+        before = len(self.acs.sessions)
+        reply = self.client("acs@localhost/anything").connection_request(CPE_JID, "cruser",
+                                                                          "crpass")
+        self.assertEqual(reply.type, "result", reply)
+        self.acs.wait_sessions(before + 1)
+
+
+class JabberIdAndReconnect(XmppCase):
+    def test_jabber_id_is_reported_and_readable(self):
+        self.start()
+        self.wait_login()
+        # ConnReqJabberID (forceDefaultEnabled active) changed from "" to the bound JID
+        wait_until(lambda: any(s.inform.parameters.get(MS + "ConnReqJabberID", ("",))[0] ==
+                               CPE_JID for s in self.acs.sessions), 15,
+                   "an Inform carrying ConnReqJabberID")
+        changed = [s for s in self.acs.sessions if MS + "ConnReqJabberID" in s.inform.parameters]
+        self.assertIn("4 VALUE CHANGE", codes(changed[0]))
+        self.settle()
+        self.acs.queue(m.rpc_gpv([MS + "ConnReqJabberID", MS + "ConnReqXMPPConnection",
+                                  MS + "SupportedConnReqMethods", "Device.XMPP."]))
+        before = len(self.acs.sessions)
+        self.assertEqual(self.client().connection_request(CPE_JID, "cruser", "crpass").type,
+                         "result")
+        values = self.acs.wait_sessions(before + 1)[-1].responses[0].value
+        get = {k: v for k, (v, _) in values.items()}
+        self.assertEqual(get[MS + "ConnReqJabberID"], CPE_JID)
+        self.assertEqual(get[MS + "ConnReqXMPPConnection"], "Device.XMPP.Connection.1")
+        self.assertIn("XMPP", get[MS + "SupportedConnReqMethods"].split(","))
+        self.assertEqual(get[CONN + "JabberID"], CPE_JID)
+        self.assertEqual(get[CONN + "Status"], "Enabled")
+        self.assertEqual(get[CONN + "TLSEstablished"], "true")
+        self.assertEqual(get[CONN + "Server.1.ServerAddress"], "127.0.0.1")
+        self.assertEqual(get[CONN + "Password"], "")     # hidden
+        self.assertEqual(get["Device.XMPP.ConnectionNumberOfEntries"], "1")
+        self.assertGreaterEqual(int(get[CONN + "Stats.ReceivedMessages"]), 1)
+        self.assertGreaterEqual(int(get[CONN + "Stats.TransmittedMessages"]), 1)
+        # a restart with the same JID reports no change
+        self.daemon.restart()
+        self.wait_login(2)
+        self.settle()
+        self.assertNotIn(MS + "ConnReqJabberID", self.acs.sessions[-1].inform.parameters)
+
+    def test_server_restart_reconnects_with_backoff(self):
+        self.start()
+        self.wait_login()
+        self.settle()
+        self.prosody.restart(down_for=2)
+        self.wait_login(2, timeout=30)
+        log = self.daemon.log_text()
+        windows = [float(w) for w in re.findall(r"reconnect attempt \d+ in [\d.]+ s \(window "
+                                                r"(\d+) s\)", log)]
+        self.assertTrue(windows, "no reconnect back-off logged")
+        self.assertEqual(windows[0], 1.0)            # ServerRetryInitialInterval
+        self.assertLessEqual(max(windows), 2.0)      # ServerRetryMaxInterval
+        self.settle()
+        before = len(self.acs.sessions)
+        reply = self.client().connection_request(CPE_JID, "cruser", "crpass")
+        self.assertEqual(reply.type, "result", reply)
+        self.assertEqual(codes(self.acs.wait_inform(n=before + 1)), [CR_EVENT])
+
+
+class ConfiguredByAcs(XmppCase):
+    def test_add_object_and_set_parameters(self):
+        p = self.prosody
+        self.acs.queue(m.rpc_add("Device.XMPP.Connection.", "k1"))
+        self.acs.queue(m.rpc_add(CONN + "Server.", "k2"))
+        self.acs.queue(m.rpc_spv([(MS + "ConnReqXMPPConnection", "Device.XMPP.Connection.7",
+                                   "xsd:string")], "bad"))
+        self.acs.queue(m.rpc_spv([
+            (CONN + "Username", "cpe", "xsd:string"), (CONN + "Password", "cpepass", "xsd:string"),
+            (CONN + "Domain", p.domain, "xsd:string"), (CONN + "Resource", "cwmp", "xsd:string"),
+            (CONN + "UseTLS", "true", "xsd:boolean"),
+            (CONN + "ServerConnectAlgorithm", "ServerTable", "xsd:string"),
+            (CONN + "ServerRetryInitialInterval", "1", "xsd:unsignedInt"),
+            (CONN + "Server.1.Enable", "true", "xsd:boolean"),
+            (CONN + "Server.1.ServerAddress", "127.0.0.1", "xsd:string"),
+            (CONN + "Server.1.Port", str(p.port), "xsd:unsignedInt"),
+            (CONN + "Enable", "true", "xsd:boolean")], "k3"))
+        self.acs.queue(m.rpc_spv([(MS + "ConnReqXMPPConnection", "Device.XMPP.Connection.1",
+                                   "xsd:string"),
+                                  (ALLOWED, "acs@localhost", "xsd:string")], "k4"))
+        self.start(xmpp=False)
+        s = self.acs.wait_sessions(1)[0]
+        add1, add2, bad, spv, ref = s.responses
+        self.assertEqual(add1.value[0], 1)
+        self.assertEqual(add2.value[0], 1)
+        self.assertEqual(bad.fault.code, 9003)
+        self.assertEqual(bad.fault.spv_faults[0][1], 9007)
+        self.assertIsNone(spv.fault)
+        self.assertIsNone(ref.fault)
+        self.wait_login()
+        self.settle()
+        before = len(self.acs.sessions)
+        reply = self.client().connection_request(CPE_JID, "cruser", "crpass")
+        self.assertEqual(reply.type, "result", reply)
+        self.assertEqual(codes(self.acs.wait_inform(n=before + 1)), [CR_EVENT])
+        self.acs.wait_sessions(before + 1)
+        # disabling the row ends the stream and clears ConnReqJabberID
+        self.acs.queue(m.rpc_spv([(CONN + "Enable", "false", "xsd:boolean")], "k5"))
+        self.assertEqual(self.client().connection_request(CPE_JID, "cruser", "crpass").type,
+                         "result")
+        wait_until(lambda: "ConnReqJabberID is now \"\"" in self.daemon.log_text(), 10,
+                   "ConnReqJabberID cleared")
+        self.settle()
+        reply = self.client().connection_request(CPE_JID, "cruser", "crpass")
+        self.assertEqual(reply.condition, "service-unavailable")   # Prosody: no such resource
+
+
+if __name__ == "__main__":
+    unittest.main()
