@@ -1,0 +1,283 @@
+"""UDP connection requests and STUN (TR-069 Annex G) against the real daemon: datagrams as
+GenieACS sends them (interop/acs-behaviour.md 1.6: three identical copies), the G.2.1.4
+validation and replay rules, and the STUN client (G.2.1.1-G.2.1.3) against our own STUN
+server (stun_server.py)."""
+import hashlib
+import hmac
+import secrets
+import socket
+import time
+import unittest
+
+from support import ProxierTestCase, soapmsg as m, wait_until
+from stun_server import StunServer
+
+MS = "Device.ManagementServer."
+ADDR = MS + "UDPConnectionRequestAddress"
+NAT = MS + "NATDetected"
+CR = "6 CONNECTION REQUEST"
+QUIET = 1.5  # seconds in which a session would have started (they start at once)
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def datagram(port, ts, msg_id, user="cruser", password="crpass", cn=None, sig=None):
+    """A UDP Connection Request exactly as GenieACS writes it (G.2.2.3)."""
+    cn = cn or secrets.token_hex(8)
+    text = f"{ts}{msg_id}{user}{cn}".encode()
+    sig = sig or hmac.new(password.encode(), text, hashlib.sha1).hexdigest()
+    return (f"GET http://127.0.0.1:{port}?ts={ts}&id={msg_id}&un={user}&cn={cn}&sig={sig} "
+            f"HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").encode()
+
+
+def codes(session):
+    return sorted(code for code, _ in session.inform.events)
+
+
+class UdpCase(ProxierTestCase):
+    def setUp(self):
+        super().setUp()
+        self.udp_port = free_udp_port()
+        self.ts = int(time.time())
+
+    def start(self, overrides=None):
+        cfg = {"connection_request": {"udp_port": self.udp_port, "rate_interval": 0}}
+        for section, keys in (overrides or {}).items():
+            cfg.setdefault(section, {}).update(keys)
+        return self.start_daemon(cfg)
+
+    def send(self, data, copies=3):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for _ in range(copies):
+                s.sendto(data, ("127.0.0.1", self.udp_port))
+
+    def next_request(self, **kw):
+        self.ts += 1
+        return datagram(self.udp_port, self.ts, secrets.randbelow(10**9), **kw)
+
+    def wait_idle(self, n):
+        """n sessions ended for the daemon too (the ACS knows it a moment earlier; a request
+        in that moment is one "during a session")."""
+        self.acs.wait_sessions(n)
+        wait_until(lambda: self.daemons[0].log_text().count("session ended") >= n, 10,
+                   f"the daemon's session {n} ended")
+        return self.acs.sessions[:n]
+
+    def assert_sessions_stay(self, n, what):
+        time.sleep(QUIET)
+        self.assertEqual(len(self.acs.sessions), n, what)
+
+    def wait_cr_session(self, n):
+        s = self.acs.wait_inform(timeout=10, n=n)
+        self.assertIn(CR, codes(s))
+        return s
+
+
+class UdpConnectionRequests(UdpCase):
+    def test_genieacs_request_starts_exactly_one_session(self):
+        self.acs.queue(m.rpc_gpv([ADDR, NAT, MS + "SupportedConnReqMethods"]))
+        self.start()
+        boot = self.wait_idle(1)[0]
+        # without STUN: the local address and port (TR-181), no NAT
+        value = boot.responses[0].value
+        self.assertEqual(value[ADDR][0], f"127.0.0.1:{self.udp_port}")
+        self.assertEqual(value[NAT][0], "false")
+        self.assertIn("STUN", value[MS + "SupportedConnReqMethods"][0].split(","))
+
+        accepted = self.next_request()
+        self.send(accepted)
+        s = self.wait_cr_session(2)
+        self.assertEqual(codes(s), [CR])
+        self.wait_idle(2)
+        self.assert_sessions_stay(2, "three copies of one request start one session")
+
+        # G.2.1.4: every one of these is ignored
+        self.send(accepted)                                             # replay
+        self.send(datagram(self.udp_port, self.ts - 5, 77))             # older ts
+        self.send(datagram(self.udp_port, self.ts, 78))                 # same ts
+        self.send(self.next_request(password="wrong"))                  # bad signature
+        self.send(self.next_request(user="someone"))                    # wrong username
+        self.send(self.next_request(sig="0" * 40))                      # forged signature
+        self.send(b"GET http://127.0.0.1?ts=1 HTTP/1.1\r\n\r\n")        # malformed
+        self.send(b"\x00\x01\x00\x00" + bytes(16))                      # stray STUN
+        self.assert_sessions_stay(2, "invalid requests must be ignored")
+
+        # the listener still works, and a fresh id with a greater ts is accepted
+        self.send(self.next_request())
+        self.wait_cr_session(3)
+        log = self.daemons[0].log_text()
+        for reason in ("ts not greater", "bad signature"):
+            self.assertIn(reason, log)
+
+    def test_uppercase_signature_and_percent_encoded_username(self):
+        self.start({"connection_request": {"username": "cr user+1"}})
+        self.wait_idle(1)
+        self.ts += 1
+        cn = "ABCDEF0123456789"
+        sig = hmac.new(b"crpass", f"{self.ts}42cr user+1{cn}".encode(), hashlib.sha1)
+        data = (f"GET http://127.0.0.1:{self.udp_port}?ts={self.ts}&id=42&un=cr%20user%2B1"
+                f"&cn={cn}&sig={sig.hexdigest().upper()} HTTP/1.1\r\n\r\n").encode()
+        self.send(data)
+        self.wait_cr_session(2)
+
+    def test_replay_is_refused_after_a_restart(self):
+        d = self.start()
+        self.wait_idle(1)
+        accepted = self.next_request()
+        self.send(accepted)
+        self.wait_cr_session(2)
+        self.wait_idle(2)
+        d.restart()
+        self.wait_idle(3)  # the BOOT session
+        self.send(accepted)
+        self.assert_sessions_stay(3, "a request accepted before the restart is a replay")
+        self.send(self.next_request())
+        self.wait_cr_session(4)
+
+    def test_request_during_a_session_starts_nothing(self):
+        self.acs.inject("empty", delay=3)   # the boot session lasts 3 s
+        self.start()
+        wait_until(lambda: self.acs.sessions and self.acs.sessions[0].inform_done, 10,
+                   "a session in progress")
+        self.send(self.next_request())
+        self.wait_idle(1)
+        self.assert_sessions_stay(1, "3.2.2.1: no session for a request during one")
+        self.assertIn("connection request busy", self.daemons[0].log_text())
+
+    def test_udp_port_zero_disables_the_listener(self):
+        self.start({"connection_request": {"udp_port": 0}})
+        self.wait_idle(1)
+        self.send(self.next_request())
+        self.assert_sessions_stay(1, "nothing listens")
+        self.assertNotIn("UDP connection requests on port", self.daemons[0].log_text())
+
+
+def spv_stun(server, **extra):
+    values = {"STUNEnable": ("true", "xsd:boolean"),
+              "STUNServerAddress": ("127.0.0.1", "xsd:string"),
+              "STUNServerPort": (str(server.port), "xsd:unsignedInt"),
+              "STUNMinimumKeepAlivePeriod": ("1", "xsd:unsignedInt"),
+              "STUNMaximumKeepAlivePeriod": ("1", "xsd:int")}
+    values.update(extra)
+    return m.rpc_spv([(MS + k, v, t) for k, (v, t) in values.items()], "stun")
+
+
+class Stun(UdpCase):
+    def setUp(self):
+        super().setUp()
+        self.stun = StunServer(password="stunpass").start()
+        self.addCleanup(self.stun.stop)
+
+    def requests_with(self, pred):
+        return [r for r in self.stun.received() if pred(r)]
+
+    def test_binding_discovery_nat_and_binding_change(self):
+        self.stun.mapped = ("203.0.113.7", 40000)
+        # active notification first, so that the first binding is already notified
+        self.acs.queue(m.rpc_spa([{"name": ADDR, "notification": 2},
+                                  {"name": NAT, "notification": 2}]))
+        self.acs.queue(spv_stun(self.stun, STUNUsername=("stunuser", "xsd:string")))
+        self.start()
+        self.wait_idle(1)
+        # G.2.1.3: every request has 0xC001 and USERNAME; the first answer is a binding
+        # change, announced at once with 0xC002
+        wait_until(lambda: self.requests_with(lambda r: r.binding_change), 10,
+                   "a Binding Request with BINDING-CHANGE")
+        first = self.stun.received()
+        self.assertFalse(first[0].binding_change)
+        for r in first:
+            self.assertTrue(r.connection_request_binding, r)
+            self.assertEqual(r.username, "stunuser")
+            self.assertIsNone(r.integrity, "integrity only after a 401 (footnote 28)")
+            self.assertEqual(r.source[1], self.udp_port, "sent from the CR port")
+        # the value change is notified (active): UDPConnectionRequestAddress and NATDetected
+        s = self.acs.wait_inform(timeout=10, n=2)
+        self.assertIn("4 VALUE CHANGE", codes(s))
+        self.assertEqual(s.inform.parameters[ADDR][0], "203.0.113.7:40000")
+        self.assertEqual(s.inform.parameters[NAT][0], "true")
+
+        # keep-alive every second, without BINDING-CHANGE while the binding holds
+        n = len(self.stun.received())
+        wait_until(lambda: len(self.stun.received()) >= n + 2, 5, "keep-alive requests")
+        self.assertFalse(any(r.binding_change for r in self.stun.received()[n:]))
+
+        # the NAT moves the binding: BINDING-CHANGE again and a new value change
+        n = len(self.stun.received())
+        self.stun.mapped = ("203.0.113.7", 40001)
+        wait_until(lambda: self.requests_with(lambda r: r.binding_change and
+                                              self.stun.received().index(r) >= n), 5,
+                   "BINDING-CHANGE after the mapped port changed")
+        s = self.acs.wait_inform(timeout=10, n=3)
+        self.assertEqual(s.inform.parameters[ADDR][0], "203.0.113.7:40001")
+
+        # STUN off: back to the local address, NATDetected false, no more requests
+        self.wait_idle(3)
+        self.acs.queue(m.rpc_spv([(MS + "STUNEnable", "false", "xsd:boolean")], "off"))
+        self.acs.queue(m.rpc_gpv([ADDR, NAT]))
+        self.send(self.next_request())
+        self.wait_idle(4)
+        s = self.acs.sessions[3]
+        self.assertEqual(s.responses[1].value[ADDR][0], f"127.0.0.1:{self.udp_port}")
+        self.assertEqual(s.responses[1].value[NAT][0], "false")
+        time.sleep(0.5)
+        n = len(self.stun.received())
+        time.sleep(2)
+        self.assertEqual(len(self.stun.received()), n, "STUN stopped")
+
+    def test_no_nat_when_the_mapped_address_is_ours(self):
+        self.acs.queue(spv_stun(self.stun))
+        self.start()
+        self.wait_idle(1)
+        wait_until(lambda: self.requests_with(lambda r: r.binding_change), 10, "discovery")
+        self.assertIsNone(self.stun.received()[0].username, "no STUNUsername, no USERNAME")
+        self.acs.queue(m.rpc_gpv([ADDR, NAT]))
+        self.send(self.next_request())
+        s = self.wait_idle(2)[1]
+        self.assertEqual(s.responses[0].value[ADDR][0], f"127.0.0.1:{self.udp_port}")
+        self.assertEqual(s.responses[0].value[NAT][0], "false")
+
+    def test_message_integrity_after_401(self):
+        self.stun.require_integrity = True
+        self.stun.mapped = ("198.51.100.9", 5000)
+        self.acs.queue(spv_stun(self.stun, STUNUsername=("stunuser", "xsd:string"),
+                                STUNPassword=("stunpass", "xsd:string")))
+        self.start()
+        self.wait_idle(1)
+        wait_until(lambda: self.requests_with(lambda r: r.integrity), 10,
+                   "a retry with MESSAGE-INTEGRITY")
+        got = self.stun.received()
+        self.assertIsNone(got[0].integrity, "the first request has no integrity")
+        signed = [r for r in got if r.integrity is not None]
+        self.assertTrue(all(r.integrity for r in signed), "integrity is right for STUNPassword")
+        self.assertTrue(all(r.username == "stunuser" for r in signed))
+        self.acs.queue(m.rpc_gpv([ADDR, NAT]))
+        wait_until(lambda: any(r.binding_change and r.integrity for r in
+                               self.stun.received()), 10, "BINDING-CHANGE, signed after 401")
+        self.send(self.next_request())
+        s = self.wait_idle(2)[1]
+        self.assertEqual(s.responses[0].value[ADDR][0], "198.51.100.9:5000")
+        self.assertEqual(s.responses[0].value[NAT][0], "true")
+
+    def test_retransmission_when_the_server_is_silent(self):
+        self.stun.silent = True
+        self.acs.queue(spv_stun(self.stun, STUNMinimumKeepAlivePeriod=("60", "xsd:unsignedInt"),
+                                STUNMaximumKeepAlivePeriod=("60", "xsd:int")))
+        self.start()
+        self.wait_idle(1)
+        # RFC 3489 9.3: 9 copies of one transaction over 7.9 s, then it has failed
+        time.sleep(10.5)
+        got = self.stun.received()
+        self.assertEqual(len(got), 9, got)
+        self.assertEqual(len({r.txid for r in got}), 1)
+        gaps = [round(b.time - a.time, 1) for a, b in zip(got, got[1:])]
+        self.assertEqual(gaps[:4], [0.1, 0.2, 0.4, 0.8])
+        self.assertTrue(all(1.4 <= g <= 1.9 for g in gaps[4:]), gaps)
+        self.assertIn("no answer from the STUN server", self.daemons[0].log_text())
+
+
+if __name__ == "__main__":
+    unittest.main()
