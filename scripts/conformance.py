@@ -59,7 +59,7 @@ DEFAULTS = {
     "D.": (NA, "", "Annex D web identity management (deprecated) is not offered"),
     "F.": (NA, "", "Annex F device-gateway association is not offered: the ManageableDevice "
                    "table stays empty"),
-    "G.": (CR, "", "UDP Connection Requests via STUN (Annex G) come with connection requests"),
+    "G.": (MET, "", "UDP Connection Requests and STUN (Annex G): connreq/udp_cr.c, stun.c"),
     "G.2.2": (NA, "", "binds the STUN server / ACS"),
     "H.": (NA, "", "UUIDs for Deployment Units: Software Module Management is not offered"),
     "J.": (VD, "", "Virtual CWMP Devices / Embedded Objects come with the adapters"),
@@ -209,6 +209,26 @@ I_MAX_ROWS = "I:events:InformParameter::test_a_table_holds_at_most_max_instances
 I_CTL_ACL = "I:notify:ControlSocket::test_access_list_without_subscriber_refuses_local_sets"
 I_ACL_DEFAULT = "I:rpc_attributes:Attributes::test_default_access_list_grants_subscriber"
 U_LOCALTIME = "U:soap:test_helpers"
+# UDP connection requests and STUN (Annex G): tests/integration/test_connreq_udp.py,
+# test_udp_cr.c, test_stun.c
+G_CR = "I:connreq_udp:UdpConnectionRequests::test_genieacs_request_starts_exactly_one_session"
+G_ENC = "I:connreq_udp:UdpConnectionRequests::test_uppercase_signature_and_percent_encoded_username"
+G_RESTART = "I:connreq_udp:UdpConnectionRequests::test_replay_is_refused_after_a_restart"
+G_BUSY = "I:connreq_udp:UdpConnectionRequests::test_request_during_a_session_starts_nothing"
+G_NAT = "I:connreq_udp:Stun::test_binding_discovery_nat_and_binding_change"
+G_NONAT = "I:connreq_udp:Stun::test_no_nat_when_the_mapped_address_is_ours"
+G_401 = "I:connreq_udp:Stun::test_message_integrity_after_401"
+G_RTX = "I:connreq_udp:Stun::test_retransmission_when_the_server_is_silent"
+U_G_VECTOR = "U:udp_cr:test_genieacs_datagram_and_vector"
+U_G_REPLAY = "U:udp_cr:test_replay_rules"
+U_G_SIG = "U:udp_cr:test_signature_is_case_insensitive_and_checked"
+U_G_BAD = "U:udp_cr:test_malformed_datagrams"
+U_G_BODY = "U:udp_cr:test_percent_decoding"
+U_G_KEEP = "U:udp_cr:test_keepalive_period"
+U_STUN_ATTRS = "U:stun:test_request_carries_table_107_attributes"
+U_STUN_CHANGE = "U:stun:test_binding_change_only_with_crb"
+U_STUN_MI = "U:stun:test_message_integrity"
+U_STUN_MAPPED = "U:stun:test_mapped_address"
 
 
 def ev(*items):
@@ -578,6 +598,70 @@ ROWS = {
     "R598": (UNTESTED, ev("S:proxier/core/events.c:events_policy"), "proxierd never issues "
              "13 WAKEUP"),
     "R594": (NA, [], "standby not offered"),
+    # G UDP Connection Requests and STUN
+    "R481": (MET, ev(G_NAT, G_NONAT), "STUN Binding Requests tell whether a NAT maps us "
+             "(NATDetected)"),
+    "R482": (MET, ev(G_NAT), "keep-alive Binding Requests from the connection-request port"),
+    "R483": (MET, ev(G_NAT), "MAPPED-ADDRESS becomes UDPConnectionRequestAddress (value change "
+             "reported) and is announced with BINDING-CHANGE"),
+    "R484": (PARTIAL, ev(G_NAT), "UDPConnReq:1 parameters are served; "
+             "UDPConnectionRequestAddressNotificationLimit is not in the gateway schema"),
+    "R485": (MET, ev(G_NAT, G_NONAT), "RFC 3489 Binding Requests while STUNEnable is true"),
+    "R486": (MET, ev(G_NAT), "the duties listed below"),
+    "R487": (MET, ev(G_NAT), "STUNServerAddress:STUNServerPort, else the ACS URL's host "
+             "(resolved with evdns)"),
+    "R488": (MET, ev(G_NAT), "every Binding Request leaves the connection-request socket"),
+    "R489": (MET, ev(G_NAT), "the mapped address of the latest Binding Response is kept"),
+    "R490": (MET, ev(G_NAT), "each keep-alive response is compared again"),
+    "R491": (MET, ev(G_401, U_STUN_MI), "after a 401, one retry with USERNAME and "
+             "MESSAGE-INTEGRITY (key STUNPassword)"),
+    "R492": (MET, ev(G_401, U_STUN_MI), "responses to a signed request without valid "
+             "integrity are discarded"),
+    "R493": (NOT_YET, ev("S:proxier/connreq/udp_cr.c:local_address"), "the local address is "
+             "determined when STUN is (re)configured; a later change of it is only seen at the "
+             "next keep-alive's mapped address"),
+    "R494": (MET, ev(G_NAT, G_401), "integrity only in the retry after a 401"),
+    "R495": (MET, ev(G_NAT, U_G_KEEP), "keep-alive from the connection-request port"),
+    "R496": (MET, ev(U_G_KEEP), "the period is never below STUNMinimumKeepAlivePeriod"),
+    "R497": (MET, ev(U_G_KEEP, G_NAT), "STUNMaximumKeepAlivePeriod when set"),
+    "R498": (NOT_YET, [], "binding-timeout discovery from a secondary port is not implemented: "
+             "the keep-alive period is STUNMaximumKeepAlivePeriod (or the minimum, or 30 s)"),
+    "R499": (NOT_YET, [], "as R498"),
+    "R500": (NOT_YET, [], "as R498 (no secondary port, no RESPONSE-ADDRESS)"),
+    "R501": (MET, ev(G_NAT), "both: Table 107 attributes and UDPConnectionRequestAddress"),
+    "R502": (MET, ev(U_STUN_ATTRS, G_NAT), "exact 20-byte value"),
+    "R503": (MET, ev(U_STUN_ATTRS, G_NAT), "in every request (all leave the primary port)"),
+    "R504": (NA, [], "no request leaves another port"),
+    "R505": (MET, ev(U_STUN_ATTRS, G_NAT), "USERNAME = STUNUsername padded with spaces"),
+    "R506": (MET, ev(G_NAT), "first binding and every change: an immediate request with "
+             "BINDING-CHANGE"),
+    "R507": (MET, ev(G_NAT, U_STUN_CHANGE), "only in that request"),
+    "R508": (MET, ev(G_RTX), "RFC 3489 9.3 retransmission: 100 ms doubling to 1.6 s, 9.5 s"),
+    "R509": (UNTESTED, ev("S:proxier/connreq/udp_cr.c:timer_cb"), "a failed BINDING-CHANGE "
+             "request is not repeated until the binding changes again"),
+    "R510": (MET, ev(G_NAT), "UDPConnectionRequestAddress follows the mapped address"),
+    "R511": (MET, ev(G_NAT, G_401), "NATDetected true when the mapped address or port "
+             "differs from the socket's"),
+    "R512": (MET, ev(G_NAT), "a change is reported with dm_value_changed: active "
+             "notification gives a 4 VALUE CHANGE Inform carrying it"),
+    "R513": (MET, ev(G_NONAT, G_CR), "NATDetected false and the local address:port"),
+    "R514": (MET, ev(G_CR), "[connection_request] udp_port (default: the number of port)"),
+    "R515": (MET, ev(G_CR, G_NAT), "the listener runs whether or not STUN is enabled"),
+    "R516": (UNTESTED, ev("S:proxier/connreq/connreq.c:connreq_start"), "every transport of "
+             "transports[] runs side by side"),
+    "R517": (MET, ev(G_CR, U_G_BAD, U_G_SIG), "parsed strictly, then validated and "
+             "authenticated per endpoint"),
+    "R518": (MET, ev(G_RESTART, U_G_REPLAY), "ts and id of the last accepted request are kept "
+             "in the cache, also across restarts"),
+    "R519": (NA, [], "the record is kept across reboots (G.2.1.4 MAY)"),
+    "R520": (NA, [], "no time window is enforced"),
+    "R521": (MET, ev(U_G_VECTOR, U_G_SIG, G_CR), "HMAC-SHA1 over ts|id|un|cn keyed with "
+             "ConnectionRequestPassword, constant-time, hex case-insensitive"),
+    "R522": (MET, ev(G_CR, G_BUSY), "connreq_admit; no reply in any case"),
+    "R523": (MET, ev(G_CR, U_G_BAD), "dropped silently (debug log); ts recorded only when "
+             "accepted"),
+    "R524": (MET, ev(U_G_BODY), "anything after the header section is ignored"),
+    "R525": (MET, ev(G_CR), "first byte 0/1 = STUN, a letter = a request"),
 }
 
 # Requirements in "not yet"/n/a sections that bind someone else.
