@@ -1,0 +1,389 @@
+/*
+ * bench_connreq.c: HTTP connection requests (TR-069 3.2.2.2) of the real proxierd, timed
+ * from the ACS's side. The ACS is a minimal libevent evhttp server in a thread of its own
+ * (InformResponse, then 204 to the empty POST); the connection requests come from this
+ * thread over plain sockets with digest MD5 (the 401 -> 200 handshake on one connection,
+ * answers computed with proxier/connreq/digest.h).
+ *
+ * (1) latency: N requests one after another, each when the endpoint is idle; time from the
+ *     request's first byte to the 200, and to the "6 CONNECTION REQUEST" Inform arriving at
+ *     the ACS (median, p99);
+ * (2) rate: complete request -> session cycles per second from (1);
+ * (3) load: while the ACS holds a session open, 4 client threads make N authenticated
+ *     handshakes each (401 -> 503, 3.2.2.2 "busy"); handshakes per second and their
+ *     latency (median, p99): the daemon stays responsive.
+ *
+ * Usage: bench_connreq [--requests N | --quick] [PROXIERD]. Prints figures; fails only when
+ * the exchanges do not go as described.
+ */
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench_util.h"
+#include "proxier/connreq/digest.h"
+
+#define LOAD_THREADS 4
+#define CR_USER "benchuser"
+#define CR_PASS "benchpass"
+
+static const char inform_response[] =
+    "<soap-env:Envelope xmlns:soap-env=\"http://schemas.xmlsoap.org/soap/envelope/\""
+    " xmlns:cwmp=\"urn:dslforum-org:cwmp-1-2\"><soap-env:Header><cwmp:ID"
+    " soap-env:mustUnderstand=\"1\">b</cwmp:ID></soap-env:Header><soap-env:Body>"
+    "<cwmp:InformResponse><MaxEnvelopes>1</MaxEnvelopes></cwmp:InformResponse>"
+    "</soap-env:Body></soap-env:Envelope>";
+
+/* The ACS, shared with the client thread through atomics. */
+struct acs {
+    struct event_base *base;
+    struct evhttp *http;
+    struct event *tick;
+    unsigned port;
+    struct evhttp_request *held; /* an Inform whose answer waits for release */
+    atomic_bool hold, release, stop;
+    atomic_int informs, cr_informs, sessions_ended;
+    _Atomic double last_inform_ms;
+    char cr_path[64]; /* learnt from the first Inform */
+    atomic_bool have_path;
+};
+
+/* ---- ACS ---- */
+
+static void answer_inform(struct evhttp_request *req)
+{
+    struct evbuffer *out = evbuffer_new();
+    evbuffer_add(out, inform_response, sizeof(inform_response) - 1);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/xml");
+    evhttp_send_reply(req, 200, "OK", out);
+    evbuffer_free(out);
+}
+
+static void learn_path(struct acs *a, const char *body)
+{
+    const char *url = strstr(body, "http://127.0.0.1:");
+    const char *slash = url ? strchr(url + 17, '/') : NULL;
+    if (!slash || a->have_path)
+        return;
+    snprintf(a->cr_path, sizeof(a->cr_path), "%.*s", (int)strcspn(slash, "<"), slash);
+    a->have_path = true;
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct acs *a = arg;
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    if (len == 0) { /* empty POST: end of session (TR-069 3.7.1.4) */
+        evhttp_send_reply(req, 204, "No Content", NULL);
+        a->sessions_ended++;
+        return;
+    }
+    char *body = malloc(len + 1);
+    evbuffer_remove(in, body, len);
+    body[len] = '\0';
+    learn_path(a, body);
+    a->last_inform_ms = bench_now_ms();
+    if (strstr(body, "6 CONNECTION REQUEST"))
+        a->cr_informs++;
+    a->informs++;
+    free(body);
+    if (a->hold)
+        a->held = req;
+    else
+        answer_inform(req);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct acs *a = arg;
+    if (a->held && a->release) {
+        answer_inform(a->held);
+        a->held = NULL;
+        a->hold = a->release = false;
+    }
+    if (a->stop)
+        event_base_loopbreak(a->base);
+}
+
+static void *acs_thread(void *arg)
+{
+    struct acs *a = arg;
+    event_base_dispatch(a->base);
+    return NULL;
+}
+
+static int acs_listen(struct acs *a)
+{
+    a->base = event_base_new();
+    a->http = a->base ? evhttp_new(a->base) : NULL;
+    struct evhttp_bound_socket *b =
+        a->http ? evhttp_bind_socket_with_handle(a->http, "127.0.0.1", 0) : NULL;
+    struct sockaddr_in sin;
+    socklen_t slen = sizeof(sin);
+    if (!b || getsockname(evhttp_bound_socket_get_fd(b), (struct sockaddr *)&sin, &slen) != 0)
+        return -1;
+    a->port = ntohs(sin.sin_port);
+    evhttp_set_gencb(a->http, on_request, a);
+    a->tick = event_new(a->base, -1, EV_PERSIST, on_tick, a);
+    struct timeval tv = {0, 2000};
+    return event_add(a->tick, &tv);
+}
+
+/* ---- The connection-request client ---- */
+
+/* Read one response head (bodies are empty); its status, and the MD5 nonce if any. */
+static int read_head(int fd, char *nonce, size_t nonce_size)
+{
+    char head[4096];
+    size_t n = 0;
+    while (n < sizeof(head) - 1 && !(n >= 4 && !memcmp(head + n - 4, "\r\n\r\n", 4))) {
+        ssize_t r = read(fd, head + n, 1);
+        if (r <= 0)
+            return -1;
+        n += (size_t)r;
+    }
+    head[n] = '\0';
+    const char *nn = strstr(head, "nonce=\"");
+    if (nonce && nn)
+        snprintf(nonce, nonce_size, "%.*s", (int)strcspn(nn + 7, "\""), nn + 7);
+    return n > 12 ? atoi(head + 9) : -1;
+}
+
+static int send_get(int fd, const char *path, const char *auth)
+{
+    char req[1024];
+    int len = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%s\r\n",
+                       path, auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "");
+    return write(fd, req, (size_t)len) == len ? 0 : -1;
+}
+
+/* One 401 -> authenticated GET handshake; returns the final status, -1 on failure. */
+static int connection_request(unsigned port, const char *path)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, status = -1;
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    char nonce[128] = "", resp[DIGEST_HEX_MAX], auth[512];
+    if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 || send_get(fd, path, NULL) ||
+        read_head(fd, nonce, sizeof(nonce)) != 401 ||
+        digest_response(DIGEST_MD5, CR_USER, "proxierd", CR_PASS, "GET", path, nonce,
+                        "00000001", "benchcn", resp) != 0)
+        goto exit;
+    snprintf(auth, sizeof(auth),
+             "Digest username=\"" CR_USER "\", realm=\"proxierd\", nonce=\"%s\", uri=\"%s\", "
+             "algorithm=MD5, qop=auth, nc=00000001, cnonce=\"benchcn\", response=\"%s\"",
+             nonce, path, resp);
+    if (send_get(fd, path, auth) == 0)
+        status = read_head(fd, NULL, 0);
+exit:
+    close(fd);
+    return status;
+}
+
+/* ---- The daemon ---- */
+
+static pid_t start_proxierd(const char *exe, unsigned acs_port, unsigned cr_port, const char *db)
+{
+    char acs_url[64], port[16], dbarg[600];
+    snprintf(acs_url, sizeof(acs_url), "http://127.0.0.1:%u/acs", acs_port);
+    snprintf(port, sizeof(port), "%u", cr_port);
+    snprintf(dbarg, sizeof(dbarg), "%s", db);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(exe, exe, "--acs-url", acs_url, "--cr-port", port, "--cr-username", CR_USER,
+              "--cr-password", CR_PASS, "--db", dbarg, "--log-level", "error", "--set",
+              "connection_request.address=127.0.0.1", "--set",
+              "connection_request.rate_interval=0", "--set",
+              "cwmp.periodic_inform_enable=false", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void stop_proxierd(pid_t pid)
+{
+    int status;
+    if (pid <= 0)
+        return;
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 500 && waitpid(pid, &status, WNOHANG) != pid; i++)
+        usleep(10000);
+    if (waitpid(pid, &status, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+}
+
+static unsigned free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sin);
+    bind(fd, (struct sockaddr *)&sin, sizeof(sin));
+    getsockname(fd, (struct sockaddr *)&sin, &len);
+    close(fd);
+    return ntohs(sin.sin_port);
+}
+
+static bool wait_for(atomic_int *counter, int value, double timeout_ms)
+{
+    double until = bench_now_ms() + timeout_ms;
+    while (*counter < value && bench_now_ms() < until)
+        usleep(100);
+    return *counter >= value;
+}
+
+/* ---- The runs ---- */
+
+struct load_arg {
+    unsigned port;
+    const char *path;
+    size_t n;
+    double *lat;
+    int bad;
+};
+
+static void *load_thread(void *arg)
+{
+    struct load_arg *l = arg;
+    for (size_t i = 0; i < l->n; i++) {
+        double t0 = bench_now_ms();
+        l->bad += connection_request(l->port, l->path) != 503;
+        l->lat[i] = bench_now_ms() - t0;
+    }
+    return NULL;
+}
+
+/* (1) and (2). Returns 0 or -1. */
+static int run_latency(struct acs *a, unsigned cr_port, size_t n, double *to_200,
+                       double *to_inform, double *cycles_per_s)
+{
+    double start = bench_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        int ended = a->sessions_ended, status;
+        double t0;
+        do { /* the previous session may still be closing: 503 busy, try again */
+            t0 = bench_now_ms();
+            status = connection_request(cr_port, a->cr_path);
+        } while (status == 503 && bench_now_ms() - t0 < 5000 && (usleep(200), 1));
+        double t200 = bench_now_ms();
+        if (status != 200 || !wait_for(&a->sessions_ended, ended + 1, 10000))
+            return -1;
+        to_200[i] = t200 - t0;
+        to_inform[i] = a->last_inform_ms - t0;
+    }
+    *cycles_per_s = n / ((bench_now_ms() - start) / 1000.0);
+    return 0;
+}
+
+/* (3). Returns 0 or -1. */
+static int run_load(struct acs *a, unsigned cr_port, size_t per_thread, double *lat,
+                    double *per_s)
+{
+    int informs = a->informs;
+    a->hold = true;
+    if (connection_request(cr_port, a->cr_path) != 200 || !wait_for(&a->informs, informs + 1,
+                                                                      10000))
+        return -1;
+    struct load_arg args[LOAD_THREADS];
+    pthread_t th[LOAD_THREADS];
+    double t0 = bench_now_ms();
+    for (int i = 0; i < LOAD_THREADS; i++) {
+        args[i] = (struct load_arg){cr_port, a->cr_path, per_thread, lat + i * per_thread, 0};
+        pthread_create(&th[i], NULL, load_thread, &args[i]);
+    }
+    int bad = 0;
+    for (int i = 0; i < LOAD_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        bad += args[i].bad;
+    }
+    *per_s = LOAD_THREADS * per_thread / ((bench_now_ms() - t0) / 1000.0);
+    a->release = true;
+    return bad ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = 200;
+    const char *exe = getenv("PROXIERD");
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick"))
+            n = 10;
+        else if (!strcmp(argv[i], "--requests") && i + 1 < argc)
+            n = strtoul(argv[++i], NULL, 10);
+        else
+            exe = argv[i];
+    }
+    if (!exe || !n) {
+        fprintf(stderr, "usage: bench_connreq [--requests N | --quick] [PROXIERD]\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    static struct acs a;
+    char *dir = bench_tempdir("px_bench_connreq"), db[600];
+    snprintf(db, sizeof(db), "%s/proxierd.db", dir ? dir : "/nonexistent");
+    double *to_200 = calloc(n, sizeof(double)), *to_inform = calloc(n, sizeof(double));
+    double *lat = calloc(n * LOAD_THREADS, sizeof(double)), cycles = 0, per_s = 0;
+    pthread_t acs_th;
+    unsigned cr_port = free_port();
+    int rc = 1;
+    if (!dir || !to_200 || !to_inform || !lat || acs_listen(&a) != 0 ||
+        pthread_create(&acs_th, NULL, acs_thread, &a) != 0) {
+        fprintf(stderr, "bench_connreq: setup failed\n");
+        return 1;
+    }
+    pid_t child = start_proxierd(exe, a.port, cr_port, db);
+    const char *failed = NULL;
+    if (!wait_for(&a.sessions_ended, 1, 10000) || !a.have_path)
+        failed = "no first session";
+    else if (run_latency(&a, cr_port, n, to_200, to_inform, &cycles) != 0)
+        failed = "a connection request did not lead to one session";
+    else if (run_load(&a, cr_port, n, lat, &per_s) != 0)
+        failed = "a request during a session was not answered 503";
+    long rss = bench_proc_kb(child, "VmRSS");
+    stop_proxierd(child);
+    a.stop = true;
+    pthread_join(acs_th, NULL);
+    if (failed) {
+        fprintf(stderr, "bench_connreq: %s\n", failed);
+        goto exit;
+    }
+    printf("bench_connreq: %s, %zu connection requests (digest MD5, 401 -> 200 on one "
+           "connection), C ACS on 127.0.0.1\n", exe, n);
+    printf("  request -> 200          %8.2f ms median %8.2f ms p99\n",
+           bench_percentile(to_200, n, 50), bench_percentile(to_200, n, 99));
+    printf("  request -> Inform at ACS %7.2f ms median %8.2f ms p99\n",
+           bench_percentile(to_inform, n, 50), bench_percentile(to_inform, n, 99));
+    printf("  full request -> session cycles: %.0f per second\n", cycles);
+    printf("  during a session, %d clients: %.0f handshakes (401 -> 503) per second, "
+           "%.2f ms median %.2f ms p99; proxierd VmRSS %.1f MB\n",
+           LOAD_THREADS, per_s, bench_percentile(lat, n * LOAD_THREADS, 50),
+           bench_percentile(lat, n * LOAD_THREADS, 99), rss / 1024.0);
+    printf("summary: bench_connreq HTTP CR -> Inform %.2f ms median, %.2f ms p99; %.0f "
+           "CR sessions/s; %.0f busy handshakes/s (%.2f ms p99)\n",
+           bench_percentile(to_inform, n, 50), bench_percentile(to_inform, n, 99), cycles,
+           per_s, bench_percentile(lat, n * LOAD_THREADS, 99));
+    rc = 0;
+exit:
+    bench_remove_tree(dir);
+    free(dir);
+    free(to_200);
+    free(to_inform);
+    free(lat);
+    return rc;
+}

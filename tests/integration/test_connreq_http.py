@@ -1,0 +1,314 @@
+"""HTTP Connection Requests (TR-069 3.2.2.1, 3.2.2.2, digest 3.4.5) against the real
+proxierd: curl --digest, the test ACS's connection_request(), and a raw digest client of our
+own for SHA-256, MD5-sess, replayed nonce counts and uri binding. Sessions are counted at the
+ACS."""
+import hashlib
+import http.client
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import unittest
+import urllib.parse
+
+from support import ProxierTestCase, free_port, soapmsg as m, wait_until
+
+URL_PARAM = "Device.ManagementServer.ConnectionRequestURL"
+ENABLE = "Device.ManagementServer.HTTPConnectionRequestEnable"
+USER, PASS = "cruser", "crpass"
+CR_EVENT = ["6 CONNECTION REQUEST"]
+
+
+def codes(session):
+    return sorted(code for code, _ in session.inform.events)
+
+
+def parse_challenge(value):
+    scheme, _, rest = value.partition(" ")
+    params = dict((k.lower(), v1 or v2) for k, v1, v2 in
+                  re.findall(r'([A-Za-z0-9_-]+)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))', rest))
+    return scheme, params
+
+
+def digest_authorization(challenge, uri, username, password, nc=1, algorithm=None,
+                         signed_uri=None):
+    """Authorization value for one of our challenges: RFC 7616 3.4.1 with qop=auth."""
+    _, p = parse_challenge(challenge)
+    algorithm = algorithm or p.get("algorithm", "MD5")
+    h = hashlib.sha256 if algorithm.upper().startswith("SHA-256") else hashlib.md5
+
+    def hx(text):
+        return h(text.encode()).hexdigest()
+
+    cnonce, ncs = secrets.token_hex(8), f"{nc:08x}"
+    ha1 = hx(f"{username}:{p['realm']}:{password}")
+    if algorithm.lower().endswith("-sess"):
+        ha1 = hx(f"{ha1}:{p['nonce']}:{cnonce}")
+    ha2 = hx(f"GET:{signed_uri or uri}")
+    resp = hx(f"{ha1}:{p['nonce']}:{ncs}:{cnonce}:auth:{ha2}")
+    return (f'Digest username="{username}", realm="{p["realm"]}", nonce="{p["nonce"]}", '
+            f'uri="{uri}", algorithm={algorithm}, qop=auth, nc={ncs}, cnonce="{cnonce}", '
+            f'response="{resp}"')
+
+
+class RawClient:
+    """One HTTP/1.1 connection to the CR listener, for what curl will not do."""
+
+    def __init__(self, url):
+        u = urllib.parse.urlsplit(url)
+        self.path = u.path
+        self.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
+
+    def get(self, headers=None, method="GET", path=None, body=None):
+        self.conn.request(method, path or self.path, body=body, headers=headers or {})
+        r = self.conn.getresponse()
+        return r.status, r.headers, r.read()
+
+    def challenges(self):
+        status, headers, _ = self.get()
+        assert status == 401, status
+        return headers.get_all("WWW-Authenticate")
+
+    def close(self):
+        self.conn.close()
+
+
+class HttpConnectionRequest(ProxierTestCase):
+    def start(self, overrides=None):
+        d = self.start_daemon(overrides)
+        self.acs.wait_sessions(1)
+        self.url = self.acs.sessions[0].inform.parameters[URL_PARAM][0]
+        self.wait_idle(1)
+        return d
+
+    def wait_idle(self, n):
+        """Until the daemon has ended n sessions (it closes them after the ACS's 204; a
+        request before that is busy, 503)."""
+        self.acs.wait_sessions(n)
+        wait_until(lambda: self.daemons[-1].log_text().count("session ended (") >= n, 10,
+                   f"{n} sessions ended at the CPE")
+        time.sleep(0.05)
+
+    def curl(self, *args, password=PASS):
+        if not shutil.which("curl"):
+            self.skipTest("curl is not installed")
+        out = subprocess.run(["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "--digest",
+                              "-u", f"{USER}:{password}", *args, self.url],
+                             capture_output=True, text=True, timeout=20)
+        body, _, code = out.stdout.rpartition("\n")
+        return int(code), body
+
+    def raw_cr(self, algorithm, **kw):
+        c = RawClient(self.url)
+        try:
+            challenge = c.challenges()[0]
+            status, headers, body = c.get({"Authorization": digest_authorization(
+                challenge, c.path, USER, PASS, algorithm=algorithm, **kw)})
+            return status, headers, body
+        finally:
+            c.close()
+
+    def assert_sessions_stay(self, n, wait=1.5):
+        time.sleep(wait)
+        self.assertEqual(len(self.acs.sessions), n)
+
+    # ---- the published URL ----
+
+    def test_url_is_in_the_inform_with_a_random_path(self):
+        self.start()
+        self.assertRegex(self.url, r"^http://127\.0\.0\.1:\d+/[0-9a-f]{40}$")
+        self.assertTrue(self.url.startswith(
+            f"http://127.0.0.1:{self.daemons[0].cr_port}/"))
+
+    def test_changed_port_at_restart_is_a_value_change_and_the_path_stays(self):
+        d = self.start()
+        path = urllib.parse.urlsplit(self.url).path
+        d.stop()
+        d.config["connection_request"]["port"] = free_port()
+        d.start()
+        s = self.acs.wait_sessions(2)[1]
+        self.assertEqual(codes(s), ["1 BOOT", "4 VALUE CHANGE"])
+        new = s.inform.parameters[URL_PARAM][0]
+        self.assertEqual(new, f"http://127.0.0.1:{d.cr_port}{path}")
+
+    # ---- good requests ----
+
+    def test_curl_md5_gets_200_empty_and_one_connection_request_session(self):
+        self.start()
+        code, body = self.curl("-D", "-")
+        self.assertEqual(code, 200)
+        self.assertIn("Content-Length: 0", body)
+        self.assertNotIn("Retry-After", body)
+        s = self.acs.wait_sessions(2)[1]
+        self.assertEqual(codes(s), CR_EVENT)
+        self.assert_sessions_stay(2, 1.0)
+
+    def test_acs_connection_request(self):
+        self.start()
+        r = self.acs.connection_request(self.url, USER, PASS)
+        self.assertEqual(r.statuses, [401, 200])
+        self.assertEqual(codes(self.acs.wait_sessions(2)[1]), CR_EVENT)
+
+    def test_sha256_and_md5_sess_from_a_raw_client(self):
+        self.start()
+        status, _, body = self.raw_cr("SHA-256")
+        self.assertEqual((status, body), (200, b""))
+        self.assertEqual(codes(self.acs.wait_sessions(2)[1]), CR_EVENT)
+        self.wait_idle(2)
+        status, _, _ = self.raw_cr("MD5-sess")
+        self.assertEqual(status, 200)
+        self.assertEqual(codes(self.acs.wait_sessions(3)[2]), CR_EVENT)
+
+    def test_challenge_offers_md5_then_sha256_with_qop_auth(self):
+        self.start()
+        c = RawClient(self.url)
+        status, headers, body = c.get()
+        c.close()
+        self.assertEqual((status, body), (401, b""))
+        found = [parse_challenge(v) for v in headers.get_all("WWW-Authenticate")]
+        self.assertEqual([p["algorithm"] for _, p in found], ["MD5", "SHA-256"])
+        for scheme, p in found:
+            self.assertEqual((scheme, p["qop"], p["realm"]), ("Digest", "auth", "proxierd"))
+
+    # ---- refused requests start nothing ----
+
+    def test_wrong_password_and_missing_auth_get_401_and_no_session(self):
+        self.start()
+        code, _ = self.curl(password="wrong")
+        self.assertEqual(code, 401)
+        r = self.acs.connection_request(self.url)  # no credentials at all
+        self.assertEqual(r.statuses, [401])
+        self.assert_sessions_stay(1)
+
+    def test_replayed_authorization_is_refused(self):
+        self.start()
+        c = RawClient(self.url)
+        auth = digest_authorization(c.challenges()[0], c.path, USER, PASS)
+        self.assertEqual(c.get({"Authorization": auth})[0], 200)
+        c.close()
+        self.wait_idle(2)
+        c = RawClient(self.url)  # the same header again, on a new connection
+        status, headers, _ = c.get({"Authorization": auth})
+        c.close()
+        self.assertEqual(status, 401)
+        self.assertIn("Digest", headers["WWW-Authenticate"])
+        self.assert_sessions_stay(2)
+
+    def test_uri_must_be_the_request_uri(self):
+        self.start()
+        c = RawClient(self.url)
+        # signed for, and claiming, another path: sent to the real one
+        auth = digest_authorization(c.challenges()[0], "/elsewhere", USER, PASS)
+        self.assertEqual(c.get({"Authorization": auth})[0], 401)
+        c.close()
+        self.assert_sessions_stay(1)
+
+    def test_empty_username_refuses_everything(self):
+        self.start({"connection_request": {"username": ""}})
+        r = self.acs.connection_request(self.url, "", PASS)
+        self.assertEqual(r.statuses, [401, 401])
+        self.assert_sessions_stay(1)
+        self.assertIn("ConnectionRequestUsername is empty", self.daemons[0].log_text())
+
+    def test_unknown_path_404_and_post_405(self):
+        self.start()
+        u = urllib.parse.urlsplit(self.url)
+        c = RawClient(self.url)
+        self.assertEqual(c.get(path="/" + "0" * 40)[0], 404)
+        c.close()
+        c = RawClient(self.url)
+        status, headers, _ = c.get(method="POST", body=b"x")
+        c.close()
+        self.assertEqual((status, headers["Allow"]), (405, "GET"))
+        self.assertTrue(u.path)
+        self.assert_sessions_stay(1, 0.5)
+
+    # ---- 3.2.2.1: coalescing, busy, rate limit ----
+
+    def test_burst_of_100_starts_exactly_one_session(self):
+        self.start()
+        self.acs.inject("Inform", delay=3)  # keeps the new session open meanwhile
+        results, lock = [], threading.Lock()
+
+        def worker():
+            for _ in range(10):
+                r = self.acs.connection_request(self.url, USER, PASS, timeout=10)
+                with lock:
+                    results.append(tuple(r.statuses))
+
+        threads = [threading.Thread(target=worker) for _ in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(len(results), 100)
+        self.assertTrue(set(results) <= {(401, 200), (401, 503)}, set(results))
+        self.assertIn((401, 200), results)
+        s = self.acs.wait_sessions(2, timeout=15)[1]
+        self.assertEqual(codes(s), CR_EVENT)
+        self.assert_sessions_stay(2, 1.5)
+
+    def test_request_during_a_session_gets_503_without_retry_after(self):
+        self.start()
+        self.acs.inject("Inform", delay=3)
+        self.assertEqual(self.curl()[0], 200)
+        self.acs.wait_inform(n=2)
+        c = RawClient(self.url)
+        status, headers, body = c.get({"Authorization": digest_authorization(
+            c.challenges()[0], c.path, USER, PASS)})
+        c.close()
+        self.assertEqual((status, body), (503, b""))
+        self.assertIsNone(headers.get("Retry-After"))
+        self.acs.wait_sessions(2)
+        self.assert_sessions_stay(2)
+
+    def test_rate_limit_burst_2(self):
+        self.start({"connection_request": {"rate_burst": 2, "rate_interval": 60}})
+        for n in (2, 3):
+            self.assertEqual(self.curl()[0], 200)
+            self.wait_idle(n)
+        code, headers = self.curl("-D", "-")
+        self.assertEqual(code, 503)
+        self.assertNotIn("Retry-After", headers)
+        self.assert_sessions_stay(3)
+
+    # ---- HTTPConnectionRequestEnable ----
+
+    def test_disabled_by_the_acs_publishes_an_empty_url_and_answers_404(self):
+        d = self.start()
+        self.acs.queue(m.rpc_spv([(ENABLE, "false", "xsd:boolean")], "off"))
+        self.assertEqual(self.acs.connection_request(self.url, USER, PASS).statuses, [401, 200])
+        s = self.acs.wait_sessions(3)[2]  # the SPV session, then the one it caused
+        self.assertEqual(codes(s), ["4 VALUE CHANGE"])
+        self.assertEqual(s.inform.parameters[URL_PARAM][0], "")
+        c = RawClient(self.url)
+        self.assertEqual(c.get()[0], 404)
+        c.close()
+        self.assertTrue(d.running())
+
+    # ---- hostile clients ----
+
+    def test_slowloris_does_not_block_other_requests(self):
+        self.start({"connection_request": {"connection_timeout": 2}})
+        u = urllib.parse.urlsplit(self.url)
+        slow = []
+        for _ in range(5):
+            s = socket.create_connection((u.hostname, u.port))
+            s.sendall(f"GET {u.path} HTTP/1.1\r\nHost: x\r\nX-Slow: ".encode())
+            slow.append(s)
+        t0 = time.monotonic()
+        r = self.acs.connection_request(self.url, USER, PASS)
+        self.assertEqual(r.statuses, [401, 200])
+        self.assertLess(time.monotonic() - t0, 1.0)
+        self.assertEqual(codes(self.acs.wait_sessions(2)[1]), CR_EVENT)
+        for s in slow:  # and the listener hangs up on them
+            s.settimeout(6)
+            self.assertEqual(s.recv(100), b"")
+            s.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
