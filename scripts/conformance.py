@@ -35,9 +35,9 @@ VD = "not yet (virtual devices)"
 DEFAULTS = {
     "3.1 ": (NA, "", "ACS discovery by DHCP is not offered: proxierd is configured with "
                      "acs.url (docs/configuration.md)"),
-    "3.2.2 ": (CR, "", "no Connection Request listener yet"),
-    "3.2.2.1": (CR, "", "no Connection Request listener yet"),
-    "3.2.2.2": (CR, "", "no HTTP Connection Request listener yet"),
+    "3.2.2 ": (CR, "", "see the rows"),
+    "3.2.2.1": (CR, "", "see the rows"),
+    "3.2.2.2": (CR, "", "see the rows"),
     "3.4.3": (FT, "", "no file transfers yet"),
     "3.6.1": (NA, "", "the optional Alias-Based Addressing Mechanism is not offered "
                       "(ManagementServer.AliasBasedAddressing = false, mgmt.c computed_value)"),
@@ -230,6 +230,31 @@ U_STUN_CHANGE = "U:stun:test_binding_change_only_with_crb"
 U_STUN_MI = "U:stun:test_message_integrity"
 U_STUN_MAPPED = "U:stun:test_mapped_address"
 
+# HTTP connection requests (3.2.2, 3.4.5): tests/integration/test_connreq_http.py,
+# test_digest.c, test_connreq.c
+_H = "I:connreq_http:HttpConnectionRequest::"
+H_URL = _H + "test_url_is_in_the_inform_with_a_random_path"
+H_PORT = _H + "test_changed_port_at_restart_is_a_value_change_and_the_path_stays"
+H_CURL = _H + "test_curl_md5_gets_200_empty_and_one_connection_request_session"
+H_ACS = _H + "test_acs_connection_request"
+H_RAW = _H + "test_sha256_and_md5_sess_from_a_raw_client"
+H_CHAL = _H + "test_challenge_offers_md5_then_sha256_with_qop_auth"
+H_WRONG = _H + "test_wrong_password_and_missing_auth_get_401_and_no_session"
+H_REPLAY = _H + "test_replayed_authorization_is_refused"
+H_URI = _H + "test_uri_must_be_the_request_uri"
+H_NOUSER = _H + "test_empty_username_refuses_everything"
+H_405 = _H + "test_unknown_path_404_and_post_405"
+H_BURST = _H + "test_burst_of_100_starts_exactly_one_session"
+H_BUSY = _H + "test_request_during_a_session_gets_503_without_retry_after"
+H_RATE = _H + "test_rate_limit_burst_2"
+H_OFF = _H + "test_disabled_by_the_acs_publishes_an_empty_url_and_answers_404"
+U_DG_VECTORS = "U:digest:test_rfc7616_md5_and_sha256_vectors"
+U_DG_SESS = "U:digest:test_md5_sess_vector"
+U_DG_REPLAY = "U:digest:test_nonce_count_replay_is_refused"
+U_CRQ_COALESCE = "U:connreq:test_accept_then_coalesce_while_pending"
+U_CRQ_BUSY = "U:connreq:test_busy_during_a_session"
+U_CRQ_BUCKET = "U:connreq:test_token_bucket_limits_and_refills"
+
 
 def ev(*items):
     return list(items)
@@ -280,9 +305,39 @@ ROWS = {
     "R038": (MET, ev(I_RETRYCOUNT), "RetryCount back to 0 after a successful session"),
     "R039": (UNTESTED, ev("S:proxier/session/http.c:set_http"), "no CURLOPT_LOCALPORT: the "
              "kernel picks a fresh ephemeral port for every connection"),
-    "R040": (CR, [], "the HTTP Connection Request listener is issue 3"),
-    "R041": (CR, [], "ConnectionRequestURL is empty until the listener exists; it is "
-             "active-notify by default (notify.c default_active) for when it does"),
+    "R040": (MET, ev(H_CURL, H_ACS), "HTTP listener (connreq/http_cr.c); UDP and XMPP too"),
+    "R041": (MET, ev(H_PORT, H_OFF), "ConnectionRequestURL is active-notify by default: a "
+             "changed URL brings 4 VALUE CHANGE"),
+    # 3.2.2.1 (shown through HTTP; connreq_admit serves every transport)
+    "R042": (MET, ev(H_ACS, H_CURL), "any source; only the credentials count"),
+    "R043": (MET, ev(H_RATE, U_CRQ_BUCKET), "per-endpoint token bucket ([connection_request] "
+             "rate_burst, rate_interval)"),
+    "R044": (MET, ev(H_RATE), "HTTP 503"),
+    "R045": (MET, ev(H_CURL, H_ACS), "the session starts as soon as the 200 is sent"),
+    "R046": (MET, ev(H_BURST, U_CRQ_COALESCE), "accepted and not yet started: coalesced"),
+    "R047": (MET, ev(H_BURST, U_CRQ_COALESCE), "200 while pending, no second session; once "
+             "the session is being established the requests get 503 (R048)"),
+    "R048": (MET, ev(H_BUSY), "the running session goes on"),
+    "R049": (MET, ev(H_BUSY, U_CRQ_BUSY), "HTTP: 503"),
+    "R050": (MET, ev(H_ACS, H_BURST), "refused only when busy, rate-limited or offline"),
+    "R051": (MET, ev(H_RATE, H_BUSY, H_WRONG), "no session after a 503 or a 401"),
+    # 3.2.2.2
+    "R052": (MET, ev(H_405), "binds the ACS; the listener answers other methods 405"),
+    "R053": (MET, ev(H_URL, H_PORT), "160-bit random path per endpoint, kept across restarts"),
+    "R054": (UNTESTED, ev("S:proxier/connreq/http_cr.c:on_request"), "a body is read and "
+             "ignored; no test sends one"),
+    "R055": (MET, ev(H_WRONG, H_REPLAY, H_URI, H_NOUSER, U_DG_REPLAY), "own digest verifier "
+             "(connreq/digest.c): nonce MAC and expiry, nc replay, uri binding"),
+    "R056": (MET, ev(H_CURL, H_RAW), "200 with Content-Length: 0"),
+    "R057": (MET, ev(H_CURL), "the session starts from MHD_OPTION_NOTIFY_COMPLETED, once "
+             "the 200 is on the wire"),
+    "R058": (MET, ev(H_RATE, U_CRQ_BUCKET), ""),
+    "R059": (MET, ev(H_RATE), ""),
+    "R060": (MET, ev(H_RATE), ""),
+    "R061": (MET, ev(H_BUSY), ""),
+    "R062": (MET, ev(H_BUSY), "option (a): 503"),
+    "R063": (MET, ev(H_BUSY), ""),
+    "R064": (NA, [], "option (b) is not taken (R062)"),
     # 3.3
     "R065": (UNTESTED, ev("S:proxier/session/http.c:set_tls"), "libcurl + OpenSSL 3 offer "
              "TLS 1.2/1.3; no test asserts the negotiated version"),
@@ -347,11 +402,12 @@ ROWS = {
     "R115": (NA, [], "definition: the configured password is the shared secret"),
     "R116": (MET, ev(I_GPV_HIDDEN, I_TRACE, U_TRACE, I_CTL), "passwords read as \"\" (GPV, "
              "control socket), masked in the SOAP trace"),
-    "R117": (MET, ev(U_MD5), "qop=auth checked by the fixture"),
+    "R117": (MET, ev(U_MD5, H_CHAL), "qop=auth checked by the fixture; the CR listener "
+             "offers and requires qop=auth"),
     "R118": (UNTESTED, ev("S:proxier/session/http.c:set_http"), "libcurl draws a new cnonce per "
              "challenge; no test compares cnonces"),
-    "R119": (MET, ev(U_MD5), ""),
-    "R120": (MET, ev(U_MD5SESS), ""),
+    "R119": (MET, ev(U_MD5, H_CURL, U_DG_VECTORS), "client (session) and CR listener"),
+    "R120": (MET, ev(U_MD5SESS, H_RAW, U_DG_SESS), "client (session) and CR listener"),
     "R121": (MET, ev(U_REUSE), "one POST at a time per connection; CURLPIPE_NOTHING"),
     "R122": (MET, ev(U_GZIP), "gzip requests; any coding curl decodes accepted"),
     "R123": (MET, ev(U_GZIP, I_GZIP), "Content-Encoding from ManagementServer.HTTPCompression"),
@@ -666,7 +722,6 @@ ROWS = {
 
 # Requirements in "not yet"/n/a sections that bind someone else.
 ACS_SIDE = {
-    "R052": "binds the ACS (the HTTP GET), with the listener in issue 3",
     "R586": "binds the ACS", "R587": "binds the ACS", "R588": "binds the ACS",
     "R589": "binds the XMPP server", "R592": "binds the XMPP server", "R606": "binds the ACS",
 }
