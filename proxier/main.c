@@ -26,6 +26,7 @@
 #include "proxier/dm/dm.h"
 #include "proxier/gateway/gateway.h"
 #include "proxier/session/http.h"
+#include "proxier/transfer/transfer.h"
 
 enum after_loop { AFTER_EXIT = 0, AFTER_REBOOT, AFTER_FACTORY_RESET };
 
@@ -186,6 +187,9 @@ static int daemon_setup(struct daemon *d)
         LOG_ERROR("main", "cannot create the gateway endpoint: %s", px_err_msg());
         return -1;
     }
+    /* Before the endpoint starts: completions that waited for this boot go with "1 BOOT". */
+    if (!transfer_attach(d->gateway))
+        return -1;
     if (d->cfg.control_socket && *d->cfg.control_socket) {
         d->ctl = ctl_new(d->base, d->cfg.control_socket, d->gateway);
         if (!d->ctl) {
@@ -209,6 +213,8 @@ static void daemon_teardown(struct daemon *d)
 {
     connreq_free(d->connreq);
     ctl_free(d->ctl);
+    if (d->gateway)
+        transfer_detach(d->gateway);
     gateway_endpoint_free(d->gateway);
     if (d->http)
         http_multi_free(d->http);

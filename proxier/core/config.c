@@ -100,6 +100,14 @@ static const struct key_desc keys[] = {
     {"log", "level", KEY_LOGLEVEL, offsetof(struct px_config, log_level), 0, 0, NULL},
     {"log", "target", KEY_LOGTARGET, offsetof(struct px_config, log_syslog), 0, 0, NULL},
     BOOL("log", "trace", log_trace),
+    STR("transfer", "dir", transfer_dir),
+    STR("transfer", "firmware_action", transfer_firmware_action),
+    STR("transfer", "config_action", transfer_config_action),
+    STR("transfer", "upload_config", transfer_upload_config),
+    STR("transfer", "upload_log", transfer_upload_log),
+    UINT("transfer", "max_queue", transfer_max_queue, 3, 1000), /* A.3.2.8: at least three */
+    UINT("transfer", "max_file_size", transfer_max_file_size, 1, 1048576),
+    UINT("transfer", "stall_timeout", transfer_stall_timeout, 1, 3600),
     STR("actions", "reboot", reboot_action),
     STR("actions", "factory_reset", factory_reset_action),
 };
@@ -154,6 +162,10 @@ void config_defaults(struct px_config *cfg)
     cfg->db_sync_full = true;
     cfg->log_level = LOG_LVL_INFO;
     set_string(&cfg->reboot_action, "restart");
+    set_string(&cfg->transfer_dir, "/var/lib/proxierd/files");
+    cfg->transfer_max_queue = 8;
+    cfg->transfer_max_file_size = 256;
+    cfg->transfer_stall_timeout = 60;
 }
 
 static const struct key_desc *find_key(const char *section, const char *key)

@@ -92,6 +92,16 @@ struct px_config {
     bool log_syslog;
     bool log_trace;
 
+    /* [transfer] (proxier/transfer/: Download, Upload, ScheduleDownload) */
+    char *transfer_dir;             /* where files are fetched and stored */
+    char *transfer_firmware_action; /* "1 Firmware Upgrade Image": command, %f = the file */
+    char *transfer_config_action;   /* "3 Vendor Configuration File": command, %f = the file */
+    char *transfer_upload_config;   /* Upload "1 Vendor Configuration File": file to send */
+    char *transfer_upload_log;      /* Upload "2 Vendor Log File": file to send */
+    unsigned transfer_max_queue;    /* queued + running transfers; 9004 beyond */
+    unsigned transfer_max_file_size; /* MiB of one download; 9010 beyond */
+    unsigned transfer_stall_timeout; /* seconds below 1 byte/s before a transfer fails */
+
     /* [actions] */
     char *reboot_action;        /* "restart" (re-exec proxierd), "exit", or a shell command */
     char *factory_reset_action; /* shell command run after the cache is wiped, or NULL */

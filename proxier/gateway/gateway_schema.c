@@ -115,6 +115,12 @@ const char gateway_schema_text[] =
     "param  Enable boolean rw\n"
     "param  ParameterName string(256) rw\n"
     "param  EventList list<string> rw\n"
+    /* TR-069 A.3.3.3: which autonomous transfers are reported (factory default: none) */
+    "object Device.ManagementServer.AutonomousTransferCompletePolicy.\n"
+    "param  Enable boolean rw default=false\n"
+    "param  TransferTypeFilter string{Upload,Download,Both} rw default=Both\n"
+    "param  ResultTypeFilter string{Success,Failure,Both} rw default=Both\n"
+    "param  FileTypeFilter list(1024)<string> rw\n"
     "object Device.ManagementServer.HeartbeatPolicy.\n"
     "param  Enable boolean rw\n"
     "param  ReportingInterval unsignedInt[30:] rw\n"

@@ -22,8 +22,8 @@ static int handle_reboot(struct rpc_call *call, const struct soap_msg *msg);
 static int handle_factory_reset(struct rpc_call *call, const struct soap_msg *msg);
 static int handle_schedule_inform(struct rpc_call *call, const struct soap_msg *msg);
 
-/* The methods we answer. Download and the other transfer methods join with file transfers;
- * ChangeDUState, SetVouchers and GetOptions are optional and answered with 9000. */
+/* The methods we answer (the transfer methods are in rpc_transfer.c); ChangeDUState,
+ * SetVouchers and GetOptions are optional and answered with 9000. */
 static const struct rpc_method {
     enum soap_method method;
     int (*handler)(struct rpc_call *call, const struct soap_msg *msg);
@@ -40,6 +40,12 @@ static const struct rpc_method {
     {SOAP_Reboot, handle_reboot, CWMP_V1_0},
     {SOAP_FactoryReset, handle_factory_reset, CWMP_V1_0},
     {SOAP_ScheduleInform, handle_schedule_inform, CWMP_V1_0},
+    {SOAP_Download, rpc_download, CWMP_V1_0},
+    {SOAP_Upload, rpc_upload, CWMP_V1_0},
+    {SOAP_GetQueuedTransfers, rpc_get_queued_transfers, CWMP_V1_0},
+    {SOAP_GetAllQueuedTransfers, rpc_get_all_queued_transfers, CWMP_V1_1},
+    {SOAP_ScheduleDownload, rpc_schedule_download, CWMP_V1_2},
+    {SOAP_CancelTransfer, rpc_cancel_transfer, CWMP_V1_2},
 };
 
 size_t rpc_method_names(const char **out, size_t max)

@@ -41,5 +41,12 @@ int rpc_get_parameter_attributes(struct rpc_call *call, const struct soap_msg *m
 int rpc_set_parameter_attributes(struct rpc_call *call, const struct soap_msg *msg);
 int rpc_add_object(struct rpc_call *call, const struct soap_msg *msg);
 int rpc_delete_object(struct rpc_call *call, const struct soap_msg *msg);
+/* rpc_transfer.c */
+int rpc_download(struct rpc_call *call, const struct soap_msg *msg);
+int rpc_upload(struct rpc_call *call, const struct soap_msg *msg);
+int rpc_schedule_download(struct rpc_call *call, const struct soap_msg *msg);
+int rpc_cancel_transfer(struct rpc_call *call, const struct soap_msg *msg);
+int rpc_get_queued_transfers(struct rpc_call *call, const struct soap_msg *msg);
+int rpc_get_all_queued_transfers(struct rpc_call *call, const struct soap_msg *msg);
 
 #endif

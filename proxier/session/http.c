@@ -15,6 +15,7 @@
  * to count them over the session and to carry the cookies to the new host (3.4.2).
  */
 #include "proxier/session/http.h"
+#include "proxier/session/http_internal.h"
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -44,6 +45,7 @@ struct http_sock {
 };
 
 struct http_conn {
+    struct http_job job;   /* first: CURLOPT_PRIVATE points here (http_internal.h) */
     struct http_multi *hm; /* NULL once http_multi_free detached it */
     struct http_conn *prev, *next;
     CURL *easy;
@@ -480,8 +482,24 @@ static void multi_process_done(struct http_multi *hm)
         CURLcode rc = msg->data.result;
         char *priv = NULL;
         curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
-        conn_finish((struct http_conn *)priv, rc);
+        struct http_job *job = (struct http_job *)priv;
+        job->finish(job, rc);
     }
+}
+
+static void conn_job_finish(struct http_job *job, CURLcode rc)
+{
+    conn_finish((struct http_conn *)job, rc);
+}
+
+int http_multi_add_job(struct http_multi *hm, CURL *easy)
+{
+    return curl_multi_add_handle(hm->multi, easy) == CURLM_OK ? 0 : -1;
+}
+
+void http_multi_remove_job(struct http_multi *hm, CURL *easy)
+{
+    curl_multi_remove_handle(hm->multi, easy);
 }
 
 /* --- connections ------------------------------------------------------------------------- */
@@ -492,7 +510,7 @@ static void set_optional(CURL *easy, CURLoption opt, const char *value)
         curl_easy_setopt(easy, opt, value);
 }
 
-static void set_tls(CURL *easy, const struct http_conn_config *cfg)
+void http_set_tls(CURL *easy, const struct http_conn_config *cfg)
 {
     set_optional(easy, CURLOPT_CAINFO, cfg->ca_file);
     set_optional(easy, CURLOPT_CAPATH, cfg->ca_path);
@@ -533,7 +551,7 @@ static void set_http(struct http_conn *c, const struct http_conn_config *cfg)
         curl_easy_setopt(e, CURLOPT_USERNAME, cfg->username);
         curl_easy_setopt(e, CURLOPT_PASSWORD, cfg->password ? cfg->password : "");
     }
-    set_tls(e, cfg);
+    http_set_tls(e, cfg);
 }
 
 struct http_conn *http_conn_new(struct http_multi *hm, const struct http_conn_config *cfg)
@@ -543,6 +561,7 @@ struct http_conn *http_conn_new(struct http_multi *hm, const struct http_conn_co
     struct http_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
+    c->job.finish = conn_job_finish;
     c->url = strdup(cfg->url);
     c->easy = curl_easy_init();
     c->share = curl_share_init();

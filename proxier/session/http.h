@@ -31,6 +31,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The largest response body accepted (the SOAP envelope limit); beyond it the transfer is
  * aborted with the error "response too large". */
@@ -86,5 +87,54 @@ int http_conn_post(struct http_conn *c, const char *body, size_t len, const char
                    http_done_cb done, void *arg);
 /* Abort an in-flight POST without calling done; closes the connection. */
 void http_conn_free(struct http_conn *c);
+
+/* ---- File transfers (http_fetch.c; TR-069 A.3.2.8 Download, A.4.1.5 Upload) ----
+ * One GET into a file or one PUT of a file, on the same multi and loop as the sessions, with
+ * its own connection. Basic or Digest as the file server asks (credentials are never sent
+ * to another host after a redirect); up to HTTP_MAX_REDIRECTS redirects, never from HTTPS to
+ * plain HTTP; HTTPS with the TLS settings of the ACS. The outcome is classified for the
+ * caller, who maps it to CWMP faults. */
+struct http_fetch;
+
+struct http_fetch_config {
+    const char *url;
+    const char *username;      /* NULL or "" = no authentication */
+    const char *password;
+    const struct http_conn_config *tls; /* ca_file, ca_path, client cert, verify_peer */
+    const char *path;          /* GET: written here (truncated first); PUT: read from here */
+    bool upload;               /* PUT instead of GET */
+    uint64_t max_size;         /* GET: abort beyond this many bytes; 0 = no limit */
+    unsigned connect_timeout_s; /* 0 = 30 */
+    unsigned stall_timeout_s;  /* abort after this long below 1 byte/s; 0 = 60 */
+};
+
+enum http_fetch_error {
+    HTTP_FETCH_OK = 0,
+    HTTP_FETCH_CONNECT,    /* no connection: refused, unresolvable, unreachable, timeout */
+    HTTP_FETCH_TLS,        /* TLS handshake or server certificate refused */
+    HTTP_FETCH_AUTH,       /* 401/407 after authenticating (or no credentials) */
+    HTTP_FETCH_STATUS,     /* any other status that is not a success */
+    HTTP_FETCH_TOO_LARGE,  /* the body went beyond max_size */
+    HTTP_FETCH_INCOMPLETE, /* the connection broke or stalled mid-body, short body */
+    HTTP_FETCH_LOCAL,      /* the local file could not be written or read */
+    HTTP_FETCH_PROTOCOL,   /* not an http(s) URL, or a refused redirect */
+};
+
+struct http_fetch_result {
+    enum http_fetch_error error;
+    long status;       /* final HTTP status, 0 if none */
+    uint64_t bytes;    /* body bytes received (GET) or sent (PUT) */
+    const char *text;  /* what happened, for logs and fault strings; valid in the call */
+};
+
+typedef void (*http_fetch_cb)(void *arg, const struct http_fetch_result *res);
+
+/* Start a transfer; cfg's strings are copied. done is called once from the loop (never from
+ * inside http_fetch_start), after which the handle is gone. NULL on a local failure (the
+ * file cannot be opened: px_err_msg says why). */
+struct http_fetch *http_fetch_start(struct http_multi *hm, const struct http_fetch_config *cfg,
+                                    http_fetch_cb done, void *arg);
+/* Abort a transfer in progress without calling done. */
+void http_fetch_cancel(struct http_fetch *f);
 
 #endif

@@ -238,6 +238,39 @@ def rpc_download(url, file_type="1 Firmware Upgrade Image", key="", file_size=0,
         SuccessURL=success_url, FailureURL=failure_url), hold_requests)
 
 
+def rpc_upload(url, file_type="1 Vendor Configuration File", key="", username="",
+               password="", delay=0, hold_requests=False):
+    """Upload (A.4.1.5)."""
+    return Rpc("Upload", element(
+        "Upload", CommandKey=key, FileType=file_type, URL=url, Username=username,
+        Password=password, DelaySeconds=delay), hold_requests)
+
+
+def rpc_schedule_download(url, windows, file_type="2 Web Content", key="", file_size=0,
+                          username="", password="", target="", hold_requests=False):
+    """ScheduleDownload (A.4.1.8); windows = [(start, end, mode, user_message, max_retries)]."""
+    tw = "".join(f"<TimeWindowStruct><WindowStart>{a}</WindowStart><WindowEnd>{b}</WindowEnd>"
+                 f"<WindowMode>{_text(mode)}</WindowMode><UserMessage>{_text(msg)}</UserMessage>"
+                 f"<MaxRetries>{retries}</MaxRetries></TimeWindowStruct>"
+                 for a, b, mode, msg, retries in windows)
+    inner = element("X", CommandKey=key, FileType=file_type, URL=url, Username=username,
+                    Password=password, FileSize=file_size, TargetFileName=target)[8:-9]
+    return Rpc("ScheduleDownload", f"<cwmp:ScheduleDownload>{inner}<TimeWindowList "
+               f'soap-enc:arrayType="cwmp:TimeWindowStruct[{len(windows)}]">{tw}'
+               "</TimeWindowList></cwmp:ScheduleDownload>", hold_requests)
+
+
+def rpc_cancel_transfer(key, hold_requests=False):
+    """CancelTransfer (A.4.1.9)."""
+    return Rpc("CancelTransfer", element("CancelTransfer", CommandKey=key), hold_requests)
+
+
+def rpc_get_queued_transfers(all_transfers=False, hold_requests=False):
+    """GetQueuedTransfers (A.4.1.1) or GetAllQueuedTransfers (A.4.1.7)."""
+    method = "GetAllQueuedTransfers" if all_transfers else "GetQueuedTransfers"
+    return Rpc(method, f"<cwmp:{method}/>", hold_requests)
+
+
 def rpc_raw(body, method=None, hold_requests=False):
     """Arbitrary (possibly malformed) Body content; method is only a label for records."""
     return Rpc(method or "raw", body, hold_requests)
@@ -402,6 +435,8 @@ def parse_response(env):
                 _child_text(b, "CompleteTime"))
     if m == "GetRPCMethodsResponse":
         return _strings(_child(b, "MethodList"))
+    if m in ("GetQueuedTransfersResponse", "GetAllQueuedTransfersResponse"):
+        return [{local(c.tag): c.text or "" for c in item} for item in _items(b, "TransferList")]
     return {local(c.tag): c.text or "" for c in (b if b is not None else [])}
 
 

@@ -1,0 +1,218 @@
+"""File transfers end to end (TR-069 A.3.2.8 Download, A.4.1.5 Upload, A.4.1.8
+ScheduleDownload, A.4.1.9 CancelTransfer, A.4.1.1/A.4.1.7 Get(All)QueuedTransfers, A.3.3.2
+TransferComplete, A.3.3.3 AutonomousTransferComplete, Table 8, 3.4.3, A.5.1 9010-9021):
+a real file server on loopback (file_server.py), the test ACS scripting each RPC, and every
+CPE message validated against the schemas by the ACS."""
+import os
+import socket
+import time
+import unittest
+
+from file_server import FileServer
+from support import ProxierTestCase, free_port, soapmsg as m, wait_until
+
+UNKNOWN = "0001-01-01T00:00:00Z"
+KICK = "Device.DeviceInfo.ProvisioningCode"
+
+
+class TransferCase(ProxierTestCase):
+    fs_options = {}
+    transfer = {}
+
+    def setUp(self):
+        super().setUp()
+        self.fs = FileServer(**self.fs_options).start()
+        self.addCleanup(self.fs.stop)
+        self.files = os.path.join(self.tmp, "files")
+        self.sock = os.path.join(self.tmp, "ctl.sock")
+        self.kicks = 0
+
+    def start(self, extra=None):
+        cfg = {"dir": self.files,
+               "firmware_action": f"cp %f {self.tmp}/installed.bin",
+               "config_action": f"cp %f {self.tmp}/config.applied",
+               "upload_config": os.path.join(self.tmp, "config.xml"),
+               "upload_log": os.path.join(self.tmp, "log.txt"),
+               "stall_timeout": 5}
+        cfg.update(self.transfer)
+        cfg.update(extra or {})
+        acs_ca = {"ca_file": self.fs.ca_file} if self.fs.ca_file else {}
+        self.daemon = self.start_daemon({"transfer": cfg, "control": {"socket": self.sock},
+                                         "acs": acs_ca})
+        return self.daemon
+
+    def ctl(self, line):
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(5)
+            s.connect(self.sock)
+            s.sendall(line.encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            return data.decode().rstrip("\n")
+
+    def kick(self):
+        """A new Session now (a local change of a forced-active parameter, 3.2.1)."""
+        wait_until(lambda: os.path.exists(self.sock) and
+                   self.ctl("status").startswith("ok session=idle"), 15, "an idle endpoint")
+        self.kicks += 1
+        self.assertEqual(self.ctl(f"set {KICK} kick-{self.kicks}"), "ok")
+
+    def transfer_completes(self, method="TransferComplete"):
+        return [(s.index, r) for s in self.acs.sessions for meth, r in s.cpe_requests
+                if meth == method]
+
+    def wait_complete(self, key, timeout=30, method="TransferComplete"):
+        wait_until(lambda: any(r.get("CommandKey") == key
+                               for _, r in self.transfer_completes(method)), timeout,
+                   f"{method} {key!r}")
+        return [r for _, r in self.transfer_completes(method) if r.get("CommandKey") == key]
+
+    def inform_events(self, key):
+        """The events of the Inform of the Session that delivered key's TransferComplete."""
+        for s in self.acs.sessions:
+            if any(meth == "TransferComplete" and r.get("CommandKey") == key
+                   for meth, r in s.cpe_requests):
+                return s.inform.events
+        return None
+
+    def assert_reported(self, key, fault=0, event="M Download"):
+        tcs = self.wait_complete(key)
+        self.assertEqual(len(tcs), 1, f"{key} reported {len(tcs)} times")
+        tc = tcs[0]
+        self.assertEqual(tc["fault_code"], fault, tc.get("fault_string"))
+        if fault:
+            self.assertTrue(tc["fault_string"], "a fault string that says what happened")
+        events = self.inform_events(key)
+        self.assertIn(("7 TRANSFER COMPLETE", ""), events)
+        self.assertIn((event, key), events)
+        return tc
+
+
+class Download(TransferCase):
+    def test_web_content_download_is_reported_in_the_next_session(self):
+        body = b"<html>hello</html>" * 100
+        self.fs.files["/ui/index.html"] = body
+        self.acs.queue(m.rpc_download(self.fs.url("/ui/index.html"), "2 Web Content", "dl-1",
+                                      file_size=len(body), target="portal.html"))
+        self.start()
+        tc = self.assert_reported("dl-1")
+        first = self.acs.sessions[0]
+        # A.3.2.8 Table 34: not completed yet -> Status 1 and the Unknown Time
+        self.assertEqual(first.responses[0].value, (1, UNKNOWN, UNKNOWN))
+        self.assertNotEqual(tc["StartTime"], UNKNOWN)
+        self.assertNotEqual(tc["CompleteTime"], UNKNOWN)
+        self.assertLessEqual(tc["StartTime"], tc["CompleteTime"])
+        with open(os.path.join(self.files, "portal.html"), "rb") as f:
+            self.assertEqual(f.read(), body)
+        # delivered: the events leave the queue, nothing is reported twice
+        n = len(self.acs.wait_sessions(len(self.acs.sessions)))
+        self.kick()
+        last = self.acs.wait_sessions(n + 1)[n]
+        self.assertNotIn(("7 TRANSFER COMPLETE", ""), last.inform.events)
+        self.assertEqual(len(self.transfer_completes()), 1)
+
+    def test_vendor_configuration_runs_the_config_action(self):
+        self.fs.files["/cfg.xml"] = b"<config/>"
+        self.acs.queue(m.rpc_download(self.fs.url("/cfg.xml"), "3 Vendor Configuration File",
+                                      "cfg-1"))
+        self.start()
+        self.assert_reported("cfg-1")
+        with open(os.path.join(self.tmp, "config.applied"), "rb") as f:
+            self.assertEqual(f.read(), b"<config/>")
+
+    def test_failures_have_their_a51_codes(self):
+        self.fs.files["/trunc.bin"] = b"x" * 50000
+        self.fs.truncate["/trunc.bin"] = 10000
+        self.fs.files["/big.bin"] = b"y" * (2 * 1024 * 1024 + 10)
+        self.fs.files["/bad.bin"] = b"z" * 100
+        dead = f"http://127.0.0.1:{free_port()}/fw.bin"
+        cases = [("nf", self.fs.url("/missing.bin"), 9016),
+                 ("refused", dead, 9015),
+                 ("trunc", self.fs.url("/trunc.bin"), 9017),
+                 ("big", self.fs.url("/big.bin"), 9010)]
+        for key, url, _ in cases:
+            self.acs.queue(m.rpc_download(url, "2 Web Content", key))
+        self.start({"max_file_size": 1})
+        for key, _, code in cases:
+            with self.subTest(key=key):
+                tc = self.assert_reported(key, code)
+                self.assertNotEqual(tc["StartTime"], UNKNOWN)
+        self.assertEqual(sorted(os.listdir(self.files)), [], "no partial file is left")
+
+    def test_a_firmware_that_fails_to_apply_is_9018(self):
+        self.fs.files["/fw.bin"] = b"broken"
+        self.acs.queue(m.rpc_download(self.fs.url("/fw.bin"), key="fw-bad"))
+        self.start({"firmware_action": "exit 3"})
+        tc = self.assert_reported("fw-bad", 9018)
+        self.assertIn("exit status 3", tc["fault_string"])
+
+    def test_request_faults(self):
+        self.start()
+        self.acs.wait_sessions(1)
+        rpcs = [m.rpc_download("ftp://127.0.0.1/x", "2 Web Content", "p"),
+                m.rpc_download("http://user:pw@127.0.0.1/x", "2 Web Content", "u"),
+                m.rpc_download(self.fs.url("/x"), "2 Web Content", "t", target="../etc/passwd"),
+                m.rpc_download(self.fs.url("/x"), "6 Unknown Type", "f"),
+                m.rpc_download(self.fs.url("/x"), "2 Web Content", "s",
+                               file_size=4000 * 1024 * 1024)]
+        for r in rpcs:
+            self.acs.queue(r)
+        self.kick()
+        s = self.acs.wait_sessions(2)[1]
+        codes = [r.fault.code if r.fault else None for r in s.responses]
+        self.assertEqual(codes, [9013, 9003, 9003, 9003, 9010])
+
+
+class AuthAndTls(TransferCase):
+    fs_options = {"auth": "digest", "tls": True}
+
+    def test_digest_over_https_with_the_acs_trust(self):
+        self.fs.files["/secure.bin"] = b"s" * 3000
+        self.acs.queue(m.rpc_download(self.fs.url("/secure.bin"), "2 Web Content", "tls-ok",
+                                      username="fsuser", password="fspass"))
+        self.acs.queue(m.rpc_download(self.fs.url("/secure.bin"), "2 Web Content", "tls-bad",
+                                      username="fsuser", password="wrong", target="b"))
+        self.start()
+        self.assert_reported("tls-ok")
+        self.assert_reported("tls-bad", 9012)
+        self.assertIn(("/secure.bin", "Digest"), self.fs.gets)
+
+
+class Restart(TransferCase):
+    def test_kill9_mid_download_resumes_and_reports_once(self):
+        body = os.urandom(40 * 1024)
+        self.fs.files["/slow.bin"] = body
+        self.fs.slow["/slow.bin"] = 0.1
+        self.acs.queue(m.rpc_download(self.fs.url("/slow.bin"), "2 Web Content", "slow",
+                                      target="slow.bin"))
+        d = self.start()
+        wait_until(lambda: self.fs.gets, 20, "the download to start")
+        time.sleep(0.5)
+        d.kill9()
+        self.fs.slow["/slow.bin"] = 0
+        d.start()
+        self.assert_reported("slow")
+        with open(os.path.join(self.files, "slow.bin"), "rb") as f:
+            self.assertEqual(f.read(), body)
+        d.stop()
+        d.start()   # a later boot reports nothing again
+        self.acs.wait_sessions(len(self.acs.sessions) + 1)
+        self.assertEqual(len(self.wait_complete("slow")), 1)
+
+    def test_firmware_completion_follows_the_reboot_with_boot(self):
+        self.fs.files["/fw.bin"] = b"firmware-2"
+        self.acs.queue(m.rpc_download(self.fs.url("/fw.bin"), key="fw-1"))
+        self.start()
+        self.assert_reported("fw-1")
+        events = self.inform_events("fw-1")
+        self.assertIn(("1 BOOT", ""), events)
+        with open(os.path.join(self.tmp, "installed.bin"), "rb") as f:
+            self.assertEqual(f.read(), b"firmware-2")
+
+
+if __name__ == "__main__":
+    unittest.main()
