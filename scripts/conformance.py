@@ -63,7 +63,7 @@ DEFAULTS = {
     "G.2.2": (NA, "", "binds the STUN server / ACS"),
     "H.": (NA, "", "UUIDs for Deployment Units: Software Module Management is not offered"),
     "J.": (VD, "", "Virtual CWMP Devices / Embedded Objects come with the adapters"),
-    "K.": (CR, "", "XMPP Connection Requests (Annex K) come with connection requests"),
+    "K.": (MET, "", "XMPP Connection Requests (Annex K): connreq/xmpp_*.c"),
     "K.2.2": (NA, "", "binds the ACS"),
     "K.3": (NA, "", "binds the XMPP server"),
     "L.": (NA, "", "standby (Annex L, WAKEUP): proxierd runs on an always-on host and offers "
@@ -209,6 +209,22 @@ I_MAX_ROWS = "I:events:InformParameter::test_a_table_holds_at_most_max_instances
 I_CTL_ACL = "I:notify:ControlSocket::test_access_list_without_subscriber_refuses_local_sets"
 I_ACL_DEFAULT = "I:rpc_attributes:Attributes::test_default_access_list_grants_subscriber"
 U_LOCALTIME = "U:soap:test_helpers"
+# XMPP connection requests (Annex K): tests/integration/test_connreq_xmpp.py, test_xmpp_cr.c
+X_CR = "I:connreq_xmpp:ConnectionRequests::test_request_from_acs_starts_one_session"
+X_AUTH = "I:connreq_xmpp:ConnectionRequests::test_wrong_credentials_are_not_authorized"
+X_UNKNOWN = "I:connreq_xmpp:ConnectionRequests::test_unknown_iq_is_service_unavailable"
+X_BUSY = "I:connreq_xmpp:ConnectionRequests::test_request_during_session_is_503"
+X_RATE = "I:connreq_xmpp:ConnectionRequests::test_rate_limit_is_503"
+X_FOREIGN = ("I:connreq_xmpp:AllowedJabberIDs::"
+             "test_full_jid_entry_matches_exactly_and_foreign_jid_is_refused")
+X_BARE = "I:connreq_xmpp:AllowedJabberIDs::test_bare_jid_entry_matches_any_resource"
+X_JID = "I:connreq_xmpp:JabberIdAndReconnect::test_jabber_id_is_reported_and_readable"
+X_RESTART = "I:connreq_xmpp:JabberIdAndReconnect::test_server_restart_reconnects_with_backoff"
+X_BY_ACS = "I:connreq_xmpp:ConfiguredByAcs::test_add_object_and_set_parameters"
+U_XMPP_JIDS = "U:xmpp_cr:test_allowed_jids"
+U_XMPP_RETRY = "U:xmpp_cr:test_retry_window"
+U_XMPP_REPLY = "U:xmpp_cr:test_reply_stanzas"
+U_XMPP_SCHEMA = "U:xmpp_cr:test_schema_has_xmpp"
 # UDP connection requests and STUN (Annex G): tests/integration/test_connreq_udp.py,
 # test_udp_cr.c, test_stun.c
 G_CR = "I:connreq_udp:UdpConnectionRequests::test_genieacs_request_starts_exactly_one_session"
@@ -654,6 +670,41 @@ ROWS = {
     "R598": (UNTESTED, ev("S:proxier/core/events.c:events_policy"), "proxierd never issues "
              "13 WAKEUP"),
     "R594": (NA, [], "standby not offered"),
+    # K XMPP Connection Requests
+    "R568": (MET, ev(X_CR, X_JID), "STARTTLS (certificate checked against the CA file and "
+             "the JID domain), SASL, resource bind (xmpp_thread.c)"),
+    "R569": (MET, ev(X_CR, X_FOREIGN, X_RESTART), "one stream per endpoint, whitespace "
+             "keepalive, reconnect with back-off"),
+    "R570": (MET, ev(U_XMPP_SCHEMA, X_JID, X_BY_ACS), "XMPPBasic:1 and XMPPConnReq:1 "
+             "parameters: Device.XMPP.Connection.{i}. and the ManagementServer ConnReq* ones"),
+    "R571": (MET, ev(X_BY_ACS, X_CR), "only the row ConnReqXMPPConnection names is connected; "
+             "disabling it ends the stream"),
+    "R572": (MET, ev(X_JID, X_RESTART, U_XMPP_RETRY), "ConnReqJabberID = bound JID; "
+             "whitespace keepalive every KeepAliveInterval; reconnect per Appendix III.4.5"),
+    "R573": (PARTIAL, ev(X_JID), "the stream is opened at start-up in parallel with the boot "
+             "session, not before it; the last bound JID is kept in the cache, so an "
+             "unchanged JID is on the boot Inform's data and a changed one follows as a "
+             "4 VALUE CHANGE"),
+    "R574": (MET, ev(X_CR), "TLS is negotiated whenever the server offers it and required "
+             "with UseTLS (the [xmpp] default); requests over a stream without TLS are refused"),
+    "R575": (MET, ev(X_CR), "SASL (SCRAM-SHA-1 with Prosody) before any request is accepted"),
+    "R576": (MET, ev(X_FOREIGN, X_BARE, U_XMPP_JIDS), "ConnReqAllowedJabberIDs: bare entry = "
+             "any resource, full entry = exact, local part and domain case-insensitive"),
+    "R577": (UNTESTED, ev("S:proxier/connreq/connreq.c:connreq_start"), "every transport of "
+             "transports[] runs side by side"),
+    "R578": (MET, ev(X_AUTH, X_FOREIGN), "JID, TLS, username and password checked on the "
+             "loop before connreq_admit"),
+    "R579": (MET, ev(X_CR), "6 CONNECTION REQUEST session, one per accepted request"),
+    "R580": (MET, ev(X_RATE), "connreq_admit's token bucket"),
+    "R581": (MET, ev(X_RATE), "error code 503 service-unavailable, Figure 21"),
+    "R582": (MET, ev(X_BUSY), "the running session goes on"),
+    "R583": (MET, ev(X_BUSY), "option (a): 503 service-unavailable during a session"),
+    "R584": (NA, [], "option (b) is not taken (R583)"),
+    "R585": (PARTIAL, ev(X_AUTH, X_FOREIGN), "RFC 6120 8.2.3 wants an answer to every IQ: a "
+             "request that fails validation gets service-unavailable (JID not allowed, "
+             "no TLS) or not-authorized (wrong credentials), and starts nothing"),
+    "R590": (MET, ev(X_UNKNOWN, U_XMPP_REPLY), "other IQ get/set: service-unavailable"),
+        "R591": (MET, ev(X_AUTH, U_XMPP_REPLY), "Figure 22, no code attribute, request echoed"),
     # G UDP Connection Requests and STUN
     "R481": (MET, ev(G_NAT, G_NONAT), "STUN Binding Requests tell whether a NAT maps us "
              "(NATDetected)"),

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libevent-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev libssl-dev zlib1g-dev
-  libcmocka-dev libmicrohttpd-dev
+  libcmocka-dev libmicrohttpd-dev libstrophe-dev prosody
   libxml2-utils python3 sqlite3 curl procps openssl valgrind tzdata
 )
 

@@ -65,6 +65,7 @@ struct slot {
     double retry_at;    /* monotonic time of the next connect, 0 = none */
     double keepalive_at;
     struct pending *pending;
+    unsigned auth_failures_seen;
     struct xmpp_stats stats; /* under w->lock */
     struct slot *next;
 };
@@ -86,6 +87,7 @@ struct xmpp_worker {
     struct slot *slots;
     size_t n_pending;
     uint64_t next_token;
+    unsigned auth_failures; /* SASL failures libstrophe logged */
 };
 
 /* ---- Configurations ---- */
@@ -403,14 +405,16 @@ static void on_conn(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
         post_status(s, "Enabled");
         return;
     }
-    /* TR-181 Status. libstrophe 0.12 reports a refused TCP connect without an error
-     * code, so: no TLS stream yet = no server; TLS but never bound = the SASL login failed;
-     * lost after the login = connecting again. */
-    bool secured = xmpp_conn_is_secured(conn);
-    const char *status = s->up                     ? "Connecting"
-                         : error || !secured       ? "ServerNotPresent"
-                         : stream_error            ? "Error"
-                                                   : "Error_AuthenticationFailure";
+    /* TR-181 Status: lost after the login = connecting again; a login that libstrophe
+     * logged as failed in "auth" (it tells no other way, and a refused TCP connect comes
+     * without an error code) = authentication failure; else the server was not there. With
+     * several streams failing at once the attribution is a best guess. */
+    bool auth_failed = s->w->auth_failures != s->auth_failures_seen;
+    s->auth_failures_seen = s->w->auth_failures;
+    const char *status = s->up          ? "Connecting"
+                         : auth_failed  ? "Error_AuthenticationFailure"
+                         : stream_error ? "Error"
+                                        : "ServerNotPresent";
     LOG_WARN("xmpp", "%s: disconnected (%s%s%s)", s->cfg->jid, error ? strerror(error) : status,
              stream_error && stream_error->text ? ": " : "",
              stream_error && stream_error->text ? stream_error->text : "");
@@ -567,6 +571,9 @@ static bool any_conn(const struct xmpp_worker *w)
 
 static void on_log(void *arg, xmpp_log_level_t level, const char *area, const char *msg)
 {
+    struct xmpp_worker *w = arg;
+    if (level == XMPP_LEVEL_ERROR && !strcmp(area, "auth"))
+        w->auth_failures++;
     if (level >= XMPP_LEVEL_WARN)
         LOG_DEBUG("xmpp", "libstrophe %s: %s", area, msg);
 }
@@ -574,7 +581,7 @@ static void on_log(void *arg, xmpp_log_level_t level, const char *area, const ch
 static void *thread_main(void *arg)
 {
     struct xmpp_worker *w = arg;
-    xmpp_log_t log = {on_log, NULL};
+    xmpp_log_t log = {on_log, w};
     w->ctx = xmpp_ctx_new(NULL, &log);
     for (bool stop = false; !stop;) {
         bool active = any_conn(w);

@@ -1,7 +1,9 @@
 """XMPP connection requests (TR-069 Annex K, Appendix III; TR-181 Device.XMPP.) against a
 real Prosody on loopback with TLS: the daemon's stream as cpe@localhost, our stdlib client
 (xmpp_acs.py) as the ACS acs@localhost, and a foreign account evil@localhost."""
+import os
 import re
+import socket
 import time
 import unittest
 
@@ -38,14 +40,30 @@ class XmppCase(ProxierTestCase):
                 "retry_initial_interval": 1, "retry_interval_multiplier": 2000,
                 "retry_max_interval": 2}
 
-    def start(self, xmpp=True, allowed=None, rate_interval=None):
+    def start(self, xmpp=True, allowed=None, rate_interval=None, **xmpp_keys):
         if allowed is not None:
             self.acs.queue(m.rpc_spv([(ALLOWED, allowed, "xsd:string")], "allow"))
-        cfg = {"xmpp": self.xmpp_config() if xmpp else {"ca_file": self.prosody.ca_file}}
+        self.ctl_path = os.path.join(self.tmp, "ctl.sock")
+        cfg = {"xmpp": {**self.xmpp_config(), **xmpp_keys} if xmpp
+               else {"ca_file": self.prosody.ca_file},
+               "control": {"socket": self.ctl_path}}
         if rate_interval is not None:
             cfg["connection_request"] = {"rate_interval": rate_interval}
         self.daemon = self.start_daemon(cfg)
         return self.daemon
+
+    def ctl_get(self, path):
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(5)
+            s.connect(self.ctl_path)
+            s.sendall(f"get {path}\n".encode())
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        return data.decode().rstrip("\n")
 
     def logins(self):
         return self.daemon.log_text().count(f"connected as {CPE_JID}")
@@ -211,6 +229,24 @@ class JabberIdAndReconnect(XmppCase):
         reply = self.client().connection_request(CPE_JID, "cruser", "crpass")
         self.assertEqual(reply.type, "result", reply)
         self.assertEqual(codes(self.acs.wait_inform(n=before + 1)), [CR_EVENT])
+
+
+class Status(XmppCase):
+    def test_wrong_xmpp_password_is_an_authentication_failure(self):
+        self.start(password="wrong", retry_initial_interval=60)
+        wait_until(lambda: "disconnected (Error_AuthenticationFailure)" in
+                   self.daemon.log_text(), 15, "the failed SASL login")
+        self.assertEqual(self.ctl_get(CONN + "Status"), "ok Error_AuthenticationFailure")
+        self.assertEqual(self.ctl_get(CONN + "JabberID"), "ok ")
+        self.assertEqual(self.ctl_get(MS + "ConnReqJabberID"), "ok ")
+
+    def test_unreachable_server_is_server_not_present(self):
+        self.start(port=self.prosody.port + 1 if self.prosody.port < 65535 else 1024)
+        wait_until(lambda: "disconnected (ServerNotPresent)" in self.daemon.log_text(), 15,
+                   "the refused connection")
+        self.assertEqual(self.ctl_get(CONN + "Status"), "ok ServerNotPresent")
+        self.assertEqual(self.ctl_get("Device.XMPP.SupportedServerConnectAlgorithms"),
+                         "ok DNS-SRV,DNS,ServerTable")
 
 
 class ConfiguredByAcs(XmppCase):
