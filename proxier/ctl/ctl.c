@@ -23,6 +23,7 @@
 #include "proxier/core/endpoint.h"
 #include "proxier/core/notify.h"
 #include "proxier/dm/dm.h"
+#include "proxier/transfer/transfer.h"
 
 #define CTL_MAX_LINE 4096
 
@@ -125,6 +126,29 @@ static int start_set(struct ctl_cmd *cmd)
     return 0;
 }
 
+/* A transfer started locally (TR-069 A.3.3.3: "not specifically requested by the ACS"). */
+static void start_transfer(struct bufferevent *bev, struct endpoint *ep, bool upload,
+                           const char *url, const char *file_type)
+{
+    struct transfer_queue *q = transfer_queue_of(ep);
+    while (file_type && *file_type == ' ')
+        file_type++;
+    if (!q || !url || !file_type || !*file_type) {
+        reply(bev, "error %d usage: %s URL FILETYPE", PX_ERR_INVALID_ARGUMENTS,
+              upload ? "upload" : "download");
+        return;
+    }
+    struct soap_transfer_args args = {.file_type = (char *)file_type, .url = (char *)url};
+    struct transfer_request req = {.kind = upload ? XFER_UPLOAD : XFER_DOWNLOAD,
+                                   .autonomous = true, .command_key = "", .args = &args};
+    px_err_clear();
+    int rc = transfer_queue_add(q, &req);
+    if (rc)
+        reply(bev, "error %d %s", rc, px_err_msg());
+    else
+        reply(bev, "ok");
+}
+
 /* Split "verb arg1 rest" in place. */
 static void split(char *line, char **verb, char **arg, char **rest)
 {
@@ -143,9 +167,14 @@ static void run_line(struct bufferevent *bev, struct endpoint *ep, char *line)
               ep->retry_count);
         return;
     }
+    if (!strcmp(verb, "download") || !strcmp(verb, "upload")) {
+        start_transfer(bev, ep, !strcmp(verb, "upload"), arg, rest);
+        return;
+    }
     bool is_get = !strcmp(verb, "get"), is_set = !strcmp(verb, "set");
     if ((!is_get && !is_set) || !arg || (is_set && !rest)) {
-        reply(bev, "error %d usage: get PATH | set PATH VALUE | status",
+        reply(bev, "error %d usage: get PATH | set PATH VALUE | status | "
+              "download URL FILETYPE | upload URL FILETYPE",
               PX_ERR_INVALID_ARGUMENTS);
         return;
     }

@@ -8,6 +8,12 @@
  *                                 A.3.2.4; the default does), stored, and then reported for
  *                                 notification since it was not made by the ACS
  *   status             -> "ok session=idle|active retry_count=N"
+ *   download URL FILETYPE -> "ok"  a local (autonomous) download, e.g. "download
+ *                                 https://h/ui.tar 2 Web Content"; its completion is reported
+ *                                 with AutonomousTransferComplete when ManagementServer.
+ *                                 AutonomousTransferCompletePolicy allows (TR-069 A.3.3.3)
+ *   upload URL FILETYPE   -> "ok"  likewise a local upload ("1 Vendor Configuration File",
+ *                                 "2 Vendor Log File")
  *   anything wrong     -> "error CODE message" (CODE is the TR-069 fault code)
  *
  * While the endpoint is in a session, set answers "error 9001 busy: ..." so that the ACS

@@ -65,6 +65,16 @@ static size_t discard(char *data, size_t size, size_t n, void *arg)
     return size * n;
 }
 
+/* Authentication (401, then the same PUT with credentials) re-sends the body from 0. */
+static int on_seek(void *arg, curl_off_t offset, int origin)
+{
+    struct http_fetch *f = arg;
+    if (fseeko(f->file, (off_t)offset, origin) != 0)
+        return CURL_SEEKFUNC_CANTSEEK;
+    f->bytes = (uint64_t)ftello(f->file);
+    return CURL_SEEKFUNC_OK;
+}
+
 static size_t on_read(char *buf, size_t size, size_t n, void *arg)
 {
     struct http_fetch *f = arg;
@@ -222,6 +232,8 @@ static void set_options(struct http_fetch *f, const struct http_fetch_config *cf
         curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(e, CURLOPT_READDATA, f);
+        curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(e, CURLOPT_SEEKDATA, f);
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard); /* the PUT's reply is no file */
     } else {
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);

@@ -9,6 +9,7 @@ A.4.1.5, 3.4.3), Python standard library only (+ the `openssl` command for HTTPS
     fs.lie_length["/fw.bin"] = 5000       # Content-Length 5000 for a shorter body, then close
     fs.uploads                            # [(path, headers, body)] of every PUT
     fs.gets                               # [(path, auth scheme or None)] of every GET
+    fs.get_times                          # [(path, time.time())] of every GET
     fs.ca_file                            # the test CA (tls=True): give it to acs.ca_file
     fs.stop()
 
@@ -59,6 +60,7 @@ class FileServer:
         self.lie_length = {}
         self.uploads = []
         self.gets = []
+        self.get_times = []
         self.realm = "files@proxier-test"
         self.nonces = set()
         self.ca_file = None
@@ -157,6 +159,7 @@ def _make_handler(fs):
         def do_GET(self):
             auth = self.headers.get("Authorization")
             fs.gets.append((self.path, auth.split()[0] if auth else None))
+            fs.get_times.append((self.path, time.time()))
             if self._challenge():
                 return
             body = fs.files.get(self.path)

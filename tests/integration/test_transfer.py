@@ -214,5 +214,142 @@ class Restart(TransferCase):
             self.assertEqual(f.read(), b"firmware-2")
 
 
+class Queue(TransferCase):
+    transfer = {"max_queue": 3}
+
+    def session(self, *rpcs):
+        n = len(self.acs.wait_sessions(len(self.acs.sessions) or 1))
+        for r in rpcs:
+            self.acs.queue(r)
+        self.kick()
+        return self.acs.wait_sessions(n + 1)[n].responses
+
+    def test_delay_queue_states_cancel_and_9004(self):
+        self.fs.files["/slow.bin"] = b"s" * 20000
+        self.fs.slow["/slow.bin"] = 0.2
+        self.fs.files["/soon.bin"] = b"soon"
+        self.start()
+        self.acs.wait_sessions(1)
+        url = self.fs.url
+        r = self.session(m.rpc_download(url("/slow.bin"), "2 Web Content", "running"),
+                         m.rpc_download(url("/late.bin"), "2 Web Content", "later", delay=600),
+                         m.rpc_download(url("/soon.bin"), "2 Web Content", "soon", delay=2),
+                         m.rpc_download(url("/x.bin"), "2 Web Content", "full", delay=600))
+        self.assertEqual([x.value[0] if not x.fault else x.fault.code for x in r],
+                         [1, 1, 1, 9004])
+        requesting = self.acs.sessions[-1]
+        wait_until(lambda: self.fs.gets and ("/slow.bin", None) in self.fs.gets, 10, "slow GET")
+        r = self.session(m.rpc_get_queued_transfers(), m.rpc_get_queued_transfers(True),
+                         m.rpc_cancel_transfer("later"), m.rpc_cancel_transfer("running"),
+                         m.rpc_cancel_transfer("no-such-key"), m.rpc_get_queued_transfers())
+        states = {t["CommandKey"]: t["State"] for t in r[0].value}
+        self.assertEqual(states.get("later"), "1")
+        self.assertEqual(states.get("running"), "2")
+        full = {t["CommandKey"]: t for t in r[1].value}
+        self.assertEqual(full["later"]["IsDownload"], "true")
+        self.assertEqual(full["later"]["FileType"], "2 Web Content")
+        self.assertEqual(r[2].method, "CancelTransferResponse")
+        self.assertEqual(r[3].fault.code, 9021)
+        self.assertEqual(r[4].method, "CancelTransferResponse")
+        self.assertNotIn("later", [t["CommandKey"] for t in r[5].value])
+        self.assert_reported("soon")
+        self.assert_reported("running")
+        self.assertEqual([x for _, x in self.transfer_completes()
+                          if x.get("CommandKey") == "later"], [],
+                         "a cancelled transfer is never reported (A.4.1.9)")
+        # A.3.2.8: a non-zero DelaySeconds never runs in the Session of the request, and
+        # runs at its time
+        soon = next(t for p, t in self.fs.get_times if p == "/soon.bin")
+        self.assertGreaterEqual(soon, requesting.end_time)
+        self.assertGreaterEqual(soon, requesting.start_time + 2)
+
+
+class Schedule(TransferCase):
+    def test_windows_modes_and_faults(self):
+        self.fs.files["/now.bin"] = b"now"
+        self.fs.files["/idle.bin"] = b"idle"
+        self.acs.queue(m.rpc_schedule_download(self.fs.url("/now.bin"),
+                                               [(0, 60, "2 Immediately", "", -1)], key="sd-now"))
+        self.acs.queue(m.rpc_schedule_download(self.fs.url("/idle.bin"),
+                                               [(1, 60, "3 When Idle", "", 0)], key="sd-idle"))
+        self.acs.queue(m.rpc_schedule_download(self.fs.url("/now.bin"),
+                                               [(0, 60, "4 Confirmation Needed", "ok?", 0)],
+                                               key="sd-confirm"))
+        self.acs.queue(m.rpc_schedule_download(self.fs.url("/now.bin"),
+                                               [(0, 60, "1 At Any Time", "", 0),
+                                                (30, 90, "1 At Any Time", "", 0)],
+                                               key="sd-overlap"))
+        self.acs.queue(m.rpc_schedule_download(self.fs.url("/now.bin"),
+                                               [(2, 3, "1 At Any Time", "", 0)], key="sd-gone"))
+        d = self.start()
+        first = self.acs.wait_sessions(1)[0]
+        r = first.responses
+        self.assertEqual([x.method for x in r[:2]], ["ScheduleDownloadResponse"] * 2)
+        self.assertEqual(r[2].fault.code, 9003)   # A.4.1.8: unsupported mode
+        self.assertEqual(r[3].fault.code, 9003)   # overlapping windows
+        self.assertEqual(r[4].method, "ScheduleDownloadResponse")
+        d.stop()          # the only window of sd-gone passes while the CPE is down
+        time.sleep(4)
+        d.start()
+        self.assert_reported("sd-now", event="M ScheduleDownload")
+        self.assert_reported("sd-idle", event="M ScheduleDownload")
+        tc = self.assert_reported("sd-gone", 9020, event="M ScheduleDownload")
+        self.assertIn("window", tc["fault_string"])
+
+
+class Upload(TransferCase):
+    fs_options = {"auth": "basic"}
+
+    def test_upload_with_basic_auth_and_its_failure(self):
+        with open(os.path.join(self.tmp, "config.xml"), "wb") as f:
+            f.write(b"<cfg>1</cfg>")
+        self.acs.queue(m.rpc_upload(self.fs.url("/up/cfg.xml"), key="up-1",
+                                    username="fsuser", password="fspass"))
+        self.acs.queue(m.rpc_upload(self.fs.url("/up/cfg2.xml"), key="up-bad",
+                                    username="fsuser", password="nope"))
+        self.acs.queue(m.rpc_upload(self.fs.url("/up/x"), "3 Vendor Firmware", "up-type"))
+        self.start()
+        first = self.acs.wait_sessions(1)[0]
+        self.assertEqual(first.responses[2].fault.code, 9003)
+        self.assert_reported("up-1", event="M Upload")
+        self.assert_reported("up-bad", 9012, event="M Upload")
+        self.assertEqual([(p, b) for p, _, b in self.fs.uploads],
+                         [("/up/cfg.xml", b"<cfg>1</cfg>")])
+
+
+class Autonomous(TransferCase):
+    POLICY = "Device.ManagementServer.AutonomousTransferCompletePolicy."
+
+    def test_local_download_is_reported_only_when_the_policy_allows(self):
+        self.fs.files["/a.bin"] = b"a"
+        self.fs.files["/b.bin"] = b"b"
+        self.start()
+        self.acs.wait_sessions(1)
+        # factory default: Enable false -> not reported
+        self.assertEqual(self.ctl(f"download {self.fs.url('/a.bin')} 2 Web Content"), "ok")
+        wait_until(lambda: os.path.exists(os.path.join(self.files, "a.bin")), 10, "a.bin")
+        n = len(self.acs.wait_sessions(len(self.acs.sessions)))
+        self.acs.queue(m.rpc_spv([(self.POLICY + "Enable", "true", "xsd:boolean"),
+                                  (self.POLICY + "ResultTypeFilter", "Failure", "xsd:string")],
+                                 "p1"))
+        self.kick()
+        self.acs.wait_sessions(n + 1)
+        self.assertEqual(self.ctl(f"download {self.fs.url('/b.bin')} 2 Web Content"), "ok")
+        self.assertEqual(self.ctl(f"download {self.fs.url('/missing')} 2 Web Content"), "ok")
+        wait_until(lambda: self.transfer_completes("AutonomousTransferComplete"), 20,
+                   "an AutonomousTransferComplete")
+        time.sleep(1)
+        atcs = [r for _, r in self.transfer_completes("AutonomousTransferComplete")]
+        self.assertEqual(len(atcs), 1, "only the failure passes ResultTypeFilter")
+        a = atcs[0]
+        self.assertEqual(a["fault_code"], 9016)
+        self.assertEqual(a["TransferURL"], self.fs.url("/missing"))
+        self.assertEqual(a["IsDownload"], "true")
+        self.assertEqual(a["FileType"], "2 Web Content")
+        s = next(s for s in self.acs.sessions
+                 if any(meth == "AutonomousTransferComplete" for meth, _ in s.cpe_requests))
+        self.assertIn(("10 AUTONOMOUS TRANSFER COMPLETE", ""), s.inform.events)
+
+
 if __name__ == "__main__":
     unittest.main()
