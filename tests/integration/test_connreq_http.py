@@ -229,7 +229,8 @@ class HttpConnectionRequest(ProxierTestCase):
     # ---- 3.2.2.1: coalescing, busy, rate limit ----
 
     def test_burst_of_100_starts_exactly_one_session(self):
-        self.start()
+        # 10 clients reconnecting at once can briefly exceed the per-IP default (16)
+        self.start({"connection_request": {"max_connections_per_ip": 100}})
         self.acs.inject("Inform", delay=3)  # keeps the new session open meanwhile
         results, lock = [], threading.Lock()
 
@@ -255,7 +256,9 @@ class HttpConnectionRequest(ProxierTestCase):
         self.start()
         self.acs.inject("Inform", delay=3)
         self.assertEqual(self.curl()[0], 200)
-        self.acs.wait_inform(n=2)
+        # the ACS records a Session only after its delay: watch the CPE start its session
+        wait_until(lambda: self.daemons[0].log_text().count("Inform with") >= 2, 10,
+                   "the CPE sending its second Inform")
         c = RawClient(self.url)
         status, headers, body = c.get({"Authorization": digest_authorization(
             c.challenges()[0], c.path, USER, PASS)})
