@@ -155,7 +155,7 @@ I_OBJ_PERSIST = "I:rpc_objects:Objects::test_instances_values_and_numbering_surv
 I_OBJ_9005 = "I:rpc_objects:Objects::test_names_that_are_no_table_are_9005_and_change_nothing"
 I_OBJ_9001 = "I:rpc_objects:Objects::test_read_only_tables_are_refused_with_9001"
 I_RPCM = "I:rpc_misc:Methods::test_get_rpc_methods_lists_the_implemented_methods"
-I_9000 = "I:rpc_misc:Methods::test_unknown_optional_and_unimplemented_methods_are_9000"
+I_9000 = "I:rpc_misc:Methods::test_unknown_and_optional_methods_we_do_not_offer_are_9000"
 I_TIMEOUT30 = "I:session:Timeouts::test_no_response_for_30_s_fails_the_session"
 I_TRACE = "I:session:Trace::test_trace_dumps_soap_with_passwords_masked"
 I_INFORMPARAM = "I:events:InformParameter::test_rows_add_parameters_to_matching_informs"
@@ -355,15 +355,15 @@ ROWS = {
     "R063": (MET, ev(H_BUSY), ""),
     "R064": (NA, [], "option (b) is not taken (R062)"),
     # 3.3
-    "R065": (UNTESTED, ev("S:proxier/session/http.c:set_tls"), "libcurl + OpenSSL 3 offer "
+    "R065": (UNTESTED, ev("S:proxier/session/http.c:http_set_tls"), "libcurl + OpenSSL 3 offer "
              "TLS 1.2/1.3; no test asserts the negotiated version"),
-    "R066": (UNTESTED, ev("S:proxier/session/http.c:set_tls"), "standard ClientHello by "
+    "R066": (UNTESTED, ev("S:proxier/session/http.c:http_set_tls"), "standard ClientHello by "
              "OpenSSL; no test"),
     "R067": (MET, ev(I_TLS, U_TLS_DOWNGRADE), "HTTPS URL => TLS; no redirect to plain HTTP"),
     "R068": (MET, ev(I_FIRST), "every integration test"),
     "R069": (NA, [], "binds the ACS"),
     "R070": (MET, ev(U_TLS_VERIFY, I_TLSBAD), ""),
-    "R071": (UNTESTED, ev(U_TLS_VERIFY, "S:proxier/session/http.c:set_tls"), "the root-CA half "
+    "R071": (UNTESTED, ev(U_TLS_VERIFY, "S:proxier/session/http.c:http_set_tls"), "the root-CA half "
              "is tested; the host-name half (CURLOPT_SSL_VERIFYHOST 2, which checks SAN before "
              "CN) has no test with a mismatching name"),
     "R072": (MET, ev(I_TLS), "acs.ca_file / acs.ca_path, else the system store"),
@@ -704,7 +704,7 @@ ROWS = {
              "request that fails validation gets service-unavailable (JID not allowed, "
              "no TLS) or not-authorized (wrong credentials), and starts nothing"),
     "R590": (MET, ev(X_UNKNOWN, U_XMPP_REPLY), "other IQ get/set: service-unavailable"),
-        "R591": (MET, ev(X_AUTH, U_XMPP_REPLY), "Figure 22, no code attribute, request echoed"),
+    "R591": (MET, ev(X_AUTH, U_XMPP_REPLY), "Figure 22, no code attribute, request echoed"),
     # G UDP Connection Requests and STUN
     "R481": (MET, ev(G_NAT, G_NONAT), "STUN Binding Requests tell whether a NAT maps us "
              "(NATDetected)"),
@@ -862,7 +862,7 @@ GAPS = [
     ("R349", "proxier/main.c `hook_reboot` / `hook_factory_reset`",
      "The loop is broken as soon as this endpoint's session ends; with Virtual CWMP Devices "
      "the reboot SHOULD wait until every endpoint's session is over."),
-    ("R075, R074", "proxier/session/http.c `set_tls`",
+    ("R075, R074", "proxier/session/http.c `http_set_tls`",
      "Certificate validity dates are always checked and the daemon never waits for clock "
      "synchronisation: a gateway without RTC booting at 1970 cannot open an HTTPS session "
      "until NTP runs. Either wait for time sync or relax the date checks while unsynchronised."),

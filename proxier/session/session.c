@@ -351,6 +351,21 @@ static void collect_requests(struct session *s)
     drop_orphans(s);
 }
 
+static void find_m_event(void *arg, const struct cache_event *ev)
+{
+    if (!strncmp(ev->code, "M ", 2) &&
+        events_policy(ev->code)->confirm == EV_CONFIRM_TRANSFER_COMPLETE)
+        *(bool *)arg = true;
+}
+
+/* Is an "M Download"-like event still queued (after this session's were deleted)? */
+static bool more_m_events(struct session *s)
+{
+    bool found = false;
+    cache_event_list(s->ep->env.cache, s->ep->key, find_m_event, &found);
+    return found;
+}
+
 /* The ACS answered request r: tell its source, delete the events it delivered. */
 static void request_delivered(struct session *s, struct cpe_request *r)
 {
@@ -362,8 +377,10 @@ static void request_delivered(struct session *s, struct cpe_request *r)
     s->next_request++;
     s->request_outstanding = false;
     s->request_retries = 0;
-    /* "7 TRANSFER COMPLETE" / "10 AUTONOMOUS ..." go when their last request went. */
-    if (requests_left(s, r->tc.autonomous))
+    /* "7 TRANSFER COMPLETE" / "10 AUTONOMOUS ..." go when their last request went, unless a
+     * transfer that finished during this session already queued its "M" event for the next
+     * one ("7" is Single: it would not be added again). */
+    if (requests_left(s, r->tc.autonomous) || (!r->tc.autonomous && more_m_events(s)))
         return;
     for (size_t i = 0; i < s->n_events; i++)
         if (strncmp(s->event_codes[i], "M ", 2) != 0 && confirmed_by_request(s->event_codes[i]) &&
