@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libevent-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev libssl-dev zlib1g-dev
   libcmocka-dev libmicrohttpd-dev libstrophe-dev prosody
-  libxml2-utils python3 sqlite3 curl procps openssl valgrind tzdata
+  libxml2-utils python3 sqlite3 curl procps openssl valgrind tzdata faketime
 )
 
 missing=()

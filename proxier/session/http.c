@@ -18,11 +18,14 @@
 #include "proxier/session/http_internal.h"
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <event2/event.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <zlib.h>
 
@@ -510,8 +513,25 @@ static void set_optional(CURL *easy, CURLoption opt, const char *value)
         curl_easy_setopt(easy, opt, value);
 }
 
+/* TR-069 3.3: a CPE that contacts the ACS before it has accurate absolute time MUST ignore
+ * the time-related parts of the ACS certificate. A clock earlier than this source's
+ * release (2026-01-01T00:00:00Z) is certainly not accurate: a box without a real-time clock
+ * boots at 1970 until NTP runs. */
+#define HTTP_CLOCK_FLOOR 1767225600
+
+static CURLcode tls_ctx_setup(CURL *easy, void *ssl_ctx, void *arg)
+{
+    if (time(NULL) < HTTP_CLOCK_FLOOR) {
+        X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ssl_ctx);
+        X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
+        LOG_WARN("http", "the clock is not set yet: certificate dates are not checked");
+    }
+    return CURLE_OK;
+}
+
 void http_set_tls(CURL *easy, const struct http_conn_config *cfg)
 {
+    curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, tls_ctx_setup);
     set_optional(easy, CURLOPT_CAINFO, cfg->ca_file);
     set_optional(easy, CURLOPT_CAPATH, cfg->ca_path);
     set_optional(easy, CURLOPT_SSLCERT, cfg->client_cert);

@@ -1,6 +1,7 @@
 """The CWMP session of the gateway endpoint against the test ACS (TR-069 3.7.1, 3.4, 3.2.1):
 the Inform and its events, version negotiation, 8005, failures and retries with RetryCount,
 authentication, cookies, redirects, HoldRequests and compression."""
+import shutil
 import unittest
 
 from support import ProxierTestCase, soapmsg as m, wait_until
@@ -284,6 +285,20 @@ class TLS(ProxierTestCase):
         self.assertTrue(s.ended_ok)
         # 3.4.4: over TLS the credentials come with the first request, no 401 round trip
         self.assertNotIn(401, [r.status for r in self.acs.requests])
+
+    @unittest.skipUnless(shutil.which("faketime"), "faketime is not installed (scripts/deps.sh)")
+    def test_a_clock_not_yet_set_ignores_certificate_dates(self):
+        # 3.3: before the CPE has accurate absolute time it MUST ignore the certificate's
+        # validity dates. A box booting at 2001 sees a certificate made today as not yet
+        # valid; the CA and the host name are still checked.
+        self.acs.queue(m.rpc_gpv(["Device.DeviceInfo.SerialNumber"]))
+        d = self.start_daemon({"acs": {"username": "cpe", "password": "pw"}},
+                              wrapper=["env", "FAKETIME_DONT_FAKE_MONOTONIC=1", "faketime", "-f",
+                                       "@2001-01-01 00:00:00"])
+        s = self.acs.wait_sessions(1)[0]
+        self.assertTrue(s.ended_ok)
+        self.assertIn("certificate dates are not checked", d.log_text())
+        self.assertTrue(s.inform.current_time.startswith("2001-01-01"), s.inform.current_time)
 
     def test_untrusted_acs_certificate_is_refused(self):
         self.start_daemon({"acs": {"username": "cpe", "password": "pw", "ca_file": None,
