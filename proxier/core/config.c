@@ -94,6 +94,8 @@ static const struct key_desc keys[] = {
     UINT("xmpp", "retry_initial_interval", xmpp_retry_initial_interval, 1, 65535),
     UINT("xmpp", "retry_interval_multiplier", xmpp_retry_interval_multiplier, 1000, 65535),
     UINT("xmpp", "retry_max_interval", xmpp_retry_max_interval, 1, 0xFFFFFFFFu),
+    UINT("xmpp", "boot_wait", xmpp_boot_wait, 0, 600),
+    BOOL("xmpp", "ignore_unauthorized_jids", xmpp_ignore_unauthorized_jids),
     STR("cache", "path", db_path),
     {"cache", "synchronous", KEY_SYNC, offsetof(struct px_config, db_sync_full), 0, 0, NULL},
     STR("control", "socket", control_socket),
@@ -158,6 +160,8 @@ void config_defaults(struct px_config *cfg)
     cfg->xmpp_retry_initial_interval = 60; /* TR-181 XMPP.Connection defaults */
     cfg->xmpp_retry_interval_multiplier = 2000;
     cfg->xmpp_retry_max_interval = 30720;
+    cfg->xmpp_boot_wait = 5;
+    cfg->xmpp_ignore_unauthorized_jids = true; /* TR-069 K.2.1.3 "MUST ignore" */
     set_string(&cfg->db_path, "/var/lib/proxierd/proxierd.db");
     cfg->db_sync_full = true;
     cfg->log_level = LOG_LVL_INFO;
@@ -339,4 +343,27 @@ void config_free(struct px_config *cfg)
         if (keys[i].kind == KEY_STRING)
             free(*(char **)((char *)cfg + keys[i].offset));
     memset(cfg, 0, sizeof(*cfg));
+}
+
+char *config_default_value(const struct px_config *cfg, const struct config_default *table,
+                           size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(table[i].name, name) != 0)
+            continue;
+        const void *field = (const char *)cfg + table[i].offset;
+        char num[16];
+        switch (table[i].kind) {
+        case CV_STRING: {
+            const char *v = *(char *const *)field;
+            return v ? strdup(v) : NULL;
+        }
+        case CV_UINT:
+            snprintf(num, sizeof(num), "%u", *(const unsigned *)field);
+            return strdup(num);
+        case CV_BOOL:
+            return strdup(*(const bool *)field ? "true" : "false");
+        }
+    }
+    return NULL;
 }

@@ -10,6 +10,7 @@
 #define PX_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct px_config {
     /* [acs] */
@@ -79,6 +80,8 @@ struct px_config {
     unsigned xmpp_retry_initial_interval;
     unsigned xmpp_retry_interval_multiplier;
     unsigned xmpp_retry_max_interval;
+    unsigned xmpp_boot_wait; /* seconds the first session waits for the stream, 0 = no wait */
+    bool xmpp_ignore_unauthorized_jids; /* K.2.1.3: no reply to a JID not allowed */
 
     /* [cache] */
     char *db_path;
@@ -112,6 +115,23 @@ struct px_config {
 
 /* Fill with defaults. */
 void config_defaults(struct px_config *cfg);
+
+/* A data-model parameter whose factory default is a configuration value: tables of these
+ * let a provider map parameter names to keys without a chain of comparisons. */
+enum config_value_kind { CV_STRING, CV_UINT, CV_BOOL };
+
+struct config_default {
+    const char *name;     /* parameter name relative to the provider's object */
+    enum config_value_kind kind;
+    size_t offset;        /* of the field in struct px_config */
+};
+
+#define CONFIG_DEFAULT(name, kind, field) {name, kind, offsetof(struct px_config, field)}
+
+/* The configured value for name (malloc'd), or NULL when the table does not name it or the
+ * string is not set: the caller then uses the schema's default. */
+char *config_default_value(const struct px_config *cfg, const struct config_default *table,
+                           size_t n, const char *name);
 /* Read a file over the current values. Returns 0 or -1 with px_err_msg set. */
 int config_load_file(struct px_config *cfg, const char *path);
 /* Set one "section.key" (as the command line does). Returns 0 or -1 with px_err_msg set. */

@@ -53,48 +53,26 @@ static const char *bool_str(bool b)
 
 /* Factory default of a writable single-instance parameter (name relative to
  * ManagementServer). Returns a malloc'd string. */
-static char *factory_default(const struct endpoint *ep, const char *name,
-                             const struct dm_node *node)
+/* The configuration keys that are factory defaults of ManagementServer parameters
+ * (docs/configuration.md); other parameters take their schema default. */
+static const struct config_default config_defaults_table[] = {
+    CONFIG_DEFAULT("URL", CV_STRING, acs_url),
+    CONFIG_DEFAULT("Password", CV_STRING, acs_password),
+    CONFIG_DEFAULT("PeriodicInformEnable", CV_BOOL, periodic_inform_enable),
+    CONFIG_DEFAULT("PeriodicInformInterval", CV_UINT, periodic_inform_interval),
+    CONFIG_DEFAULT("PeriodicInformTime", CV_STRING, periodic_inform_time),
+    CONFIG_DEFAULT("ConnectionRequestUsername", CV_STRING, cr_username),
+    CONFIG_DEFAULT("ConnectionRequestPassword", CV_STRING, cr_password),
+    CONFIG_DEFAULT("DefaultActiveNotificationThrottle", CV_UINT,
+                   default_active_notification_throttle),
+    CONFIG_DEFAULT("CWMPRetryMinimumWaitInterval", CV_UINT, retry_minimum_wait),
+    CONFIG_DEFAULT("CWMPRetryIntervalMultiplier", CV_UINT, retry_interval_multiplier),
+    CONFIG_DEFAULT("HTTPCompression", CV_STRING, acs_compression),
+};
+
+/* The schema's default, else the neutral value of the type. */
+static char *schema_default(const struct dm_node *node)
 {
-    const struct px_config *c = ep->env.cfg;
-    char num[32];
-    const char *v = NULL;
-    if (!strcmp(name, "URL"))
-        v = c->acs_url;
-    else if (!strcmp(name, "Username"))
-        return c->acs_username ? strdup(c->acs_username) : mgmt_default_username(&ep->id);
-    else if (!strcmp(name, "Password"))
-        v = c->acs_password;
-    else if (!strcmp(name, "PeriodicInformEnable"))
-        v = bool_str(c->periodic_inform_enable);
-    else if (!strcmp(name, "PeriodicInformInterval"))
-        v = (snprintf(num, sizeof(num), "%u", c->periodic_inform_interval), num);
-    else if (!strcmp(name, "PeriodicInformTime"))
-        v = c->periodic_inform_time;
-    else if (!strcmp(name, "ConnectionRequestUsername"))
-        v = c->cr_username;
-    else if (!strcmp(name, "ConnectionRequestPassword"))
-        v = c->cr_password;
-    else if (!strcmp(name, "DefaultActiveNotificationThrottle"))
-        v = (snprintf(num, sizeof(num), "%u", c->default_active_notification_throttle), num);
-    else if (!strcmp(name, "CWMPRetryMinimumWaitInterval"))
-        v = (snprintf(num, sizeof(num), "%u", c->retry_minimum_wait), num);
-    else if (!strcmp(name, "CWMPRetryIntervalMultiplier"))
-        v = (snprintf(num, sizeof(num), "%u", c->retry_interval_multiplier), num);
-    else if (!strcmp(name, "HTTPCompression"))
-        v = c->acs_compression;
-    else if (!strcmp(name, "HTTPConnectionRequestEnable"))
-        v = "true";
-    else if (!strcmp(name, "STUNServerPort"))
-        v = "3478";
-    else if (!strcmp(name, "STUNMaximumKeepAlivePeriod") || !strcmp(name, "DelayReboot"))
-        v = "-1";
-    else if (!strcmp(name, "InstanceMode"))
-        v = "InstanceNumber";
-    else if (!strcmp(name, "HeartbeatPolicy.ReportingInterval"))
-        v = "86400";
-    if (v)
-        return strdup(v);
     if (node->default_value)
         return strdup(node->default_value);
     switch (node->type.base) {
@@ -103,6 +81,20 @@ static char *factory_default(const struct endpoint *ep, const char *name,
     case DM_STRING: case DM_BASE64: case DM_HEXBINARY: return strdup("");
     default: return strdup("0");
     }
+}
+
+/* Factory default of a writable parameter (name relative to ManagementServer); malloc'd. */
+static char *factory_default(const struct endpoint *ep, const char *name,
+                             const struct dm_node *node)
+{
+    const struct px_config *c = ep->env.cfg;
+    if (!strcmp(name, "Username")) /* TR-069 3.4.4 unless configured */
+        return c->acs_username ? strdup(c->acs_username) : mgmt_default_username(&ep->id);
+    char *v = config_default_value(c, config_defaults_table,
+                                   sizeof(config_defaults_table) /
+                                       sizeof(config_defaults_table[0]),
+                                   name);
+    return v ? v : schema_default(node);
 }
 
 /* Read-only values computed from the endpoint's state; NULL if name is not one of them. */

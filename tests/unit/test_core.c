@@ -102,6 +102,31 @@ static void test_config_validate(void **state)
     config_free(&cfg);
 }
 
+static void test_config_default_table(void **state)
+{
+    struct px_config cfg;
+    config_defaults(&cfg);
+    static const struct config_default table[] = {
+        CONFIG_DEFAULT("A", CV_STRING, acs_url),
+        CONFIG_DEFAULT("B", CV_UINT, periodic_inform_interval),
+        CONFIG_DEFAULT("C", CV_BOOL, periodic_inform_enable),
+    };
+    assert_null(config_default_value(&cfg, table, 3, "A")); /* unset: the schema decides */
+    assert_null(config_default_value(&cfg, table, 3, "Z"));
+    config_set(&cfg, "acs", "url", "http://acs/");
+    config_set(&cfg, "cwmp", "periodic_inform_enable", "no");
+    char *a = config_default_value(&cfg, table, 3, "A");
+    char *b = config_default_value(&cfg, table, 3, "B");
+    char *c = config_default_value(&cfg, table, 3, "C");
+    assert_string_equal(a, "http://acs/");
+    assert_string_equal(b, "86400");
+    assert_string_equal(c, "false");
+    free(a);
+    free(b);
+    free(c);
+    config_free(&cfg);
+}
+
 static void test_event_policies_follow_table_8(void **state)
 {
     assert_false(events_policy(EV_BOOT)->multiple);
@@ -173,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_config_file_sets_values),
         cmocka_unit_test(test_config_errors_name_line_and_key),
         cmocka_unit_test(test_config_validate),
+        cmocka_unit_test(test_config_default_table),
         cmocka_unit_test(test_event_policies_follow_table_8),
         cmocka_unit_test(test_retry_ranges_follow_table_3),
         cmocka_unit_test(test_username_of_3_4_4),
