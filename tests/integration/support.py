@@ -52,6 +52,22 @@ def wait_until(predicate, timeout=10.0, what="condition", interval=0.05):
     raise AssertionError(f"timeout ({timeout} s) waiting for {what}")
 
 
+def ctl_command(sock_path, line, timeout=5.0):
+    """One command on proxierd's control socket (proxier/ctl/ctl.h); returns its reply line
+    without the newline ("ok ..." or "error CODE message")."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(timeout)
+        s.connect(sock_path)
+        s.sendall(line.encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        return data.decode().rstrip("\n")
+
+
 def render_config(config):
     """INI text: {section: {key: value}} -> "[section]" + "key = value" lines. Booleans
     become true/false; None values are left out."""

@@ -1,11 +1,10 @@
 """Notifications on the gateway's own parameters (TR-069 A.3.2.4, 3.2.1, Table 8 "4 VALUE
 CHANGE") and the local control socket that makes changes outside the ACS."""
 import os
-import socket
 import time
 import unittest
 
-from support import ProxierTestCase, soapmsg as m, wait_until
+from support import ProxierTestCase, ctl_command, soapmsg as m, wait_until
 
 PC = "Device.DeviceInfo.ProvisioningCode"
 PII = "Device.ManagementServer.PeriodicInformInterval"
@@ -26,17 +25,7 @@ class NotifyCase(ProxierTestCase):
         return self.start_daemon(cfg)
 
     def ctl(self, line):
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(5)
-            s.connect(self.sock)
-            s.sendall(line.encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-            return data.decode().rstrip("\n")
+        return ctl_command(self.sock, line)
 
     def ctl_when_idle(self, line):
         wait_until(lambda: self.ctl("status").startswith("ok session=idle"), 10, "idle endpoint")

@@ -7,11 +7,11 @@ per class, each test running its RPCs in one fresh Session.
 """
 import os
 import shutil
-import socket
 import tempfile
 import unittest
 
-from support import Daemon, ProxierTestCase, TestACS, merge_config, soapmsg as m, wait_until
+from support import (Daemon, ProxierTestCase, TestACS, ctl_command, merge_config, soapmsg as m,
+                     wait_until)
 
 MS = "Device.ManagementServer."
 DI = "Device.DeviceInfo."
@@ -83,17 +83,7 @@ class RpcCase(ProxierTestCase):
     # ---- control socket and Sessions ----
 
     def ctl(self, line):
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(5)
-            s.connect(self.sock)
-            s.sendall(line.encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-            return data.decode().rstrip("\n")
+        return ctl_command(self.sock, line)
 
     def _ended(self):
         return sum(s.ended for s in self.acs.sessions)

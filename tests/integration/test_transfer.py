@@ -4,12 +4,11 @@ TransferComplete, A.3.3.3 AutonomousTransferComplete, Table 8, 3.4.3, A.5.1 9010
 a real file server on loopback (file_server.py), the test ACS scripting each RPC, and every
 CPE message validated against the schemas by the ACS."""
 import os
-import socket
 import time
 import unittest
 
 from file_server import FileServer
-from support import ProxierTestCase, free_port, soapmsg as m, wait_until
+from support import ProxierTestCase, ctl_command, free_port, soapmsg as m, wait_until
 
 UNKNOWN = "0001-01-01T00:00:00Z"
 KICK = "Device.DeviceInfo.ProvisioningCode"
@@ -42,17 +41,7 @@ class TransferCase(ProxierTestCase):
         return self.daemon
 
     def ctl(self, line):
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(5)
-            s.connect(self.sock)
-            s.sendall(line.encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-            return data.decode().rstrip("\n")
+        return ctl_command(self.sock, line)
 
     def kick(self):
         """A new Session now (a local change of a forced-active parameter, 3.2.1)."""
