@@ -198,46 +198,16 @@ exit:
 
 static pid_t start_proxierd(const char *exe, unsigned acs_port, unsigned cr_port, const char *db)
 {
-    char acs_url[64], port[16], dbarg[600];
+    char acs_url[64], port[16];
     snprintf(acs_url, sizeof(acs_url), "http://127.0.0.1:%u/acs", acs_port);
     snprintf(port, sizeof(port), "%u", cr_port);
-    snprintf(dbarg, sizeof(dbarg), "%s", db);
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl(exe, exe, "--acs-url", acs_url, "--cr-port", port, "--cr-username", CR_USER,
-              "--cr-password", CR_PASS, "--db", dbarg, "--log-level", "error", "--set",
-              "connection_request.address=127.0.0.1", "--set",
-              "connection_request.rate_interval=0", "--set",
-              "cwmp.periodic_inform_enable=false", (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
-static void stop_proxierd(pid_t pid)
-{
-    int status;
-    if (pid <= 0)
-        return;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 500 && waitpid(pid, &status, WNOHANG) != pid; i++)
-        usleep(10000);
-    if (waitpid(pid, &status, WNOHANG) == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-    }
-}
-
-static unsigned free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET};
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(sin);
-    bind(fd, (struct sockaddr *)&sin, sizeof(sin));
-    getsockname(fd, (struct sockaddr *)&sin, &len);
-    close(fd);
-    return ntohs(sin.sin_port);
+    char *argv[] = {(char *)exe, "--acs-url", acs_url, "--cr-port", port,
+                    "--cr-username", CR_USER, "--cr-password", CR_PASS, "--db", (char *)db,
+                    "--log-level", "error",
+                    "--set", "connection_request.address=127.0.0.1",
+                    "--set", "connection_request.rate_interval=0",
+                    "--set", "cwmp.periodic_inform_enable=false", NULL};
+    return bench_spawn(argv);
 }
 
 static bool wait_for(atomic_int *counter, int value, double timeout_ms)
@@ -340,7 +310,7 @@ int main(int argc, char **argv)
     double *to_200 = calloc(n, sizeof(double)), *to_inform = calloc(n, sizeof(double));
     double *lat = calloc(n * LOAD_THREADS, sizeof(double)), cycles = 0, per_s = 0;
     pthread_t acs_th;
-    unsigned cr_port = free_port();
+    unsigned cr_port = bench_free_port(SOCK_STREAM);
     int rc = 1;
     if (!dir || !to_200 || !to_inform || !lat || acs_listen(&a) != 0 ||
         pthread_create(&acs_th, NULL, acs_thread, &a) != 0) {
@@ -356,7 +326,7 @@ int main(int argc, char **argv)
     else if (run_load(&a, cr_port, n, lat, &per_s) != 0)
         failed = "a request during a session was not answered 503";
     long rss = bench_proc_kb(child, "VmRSS");
-    stop_proxierd(child);
+    bench_stop(child);
     a.stop = true;
     pthread_join(acs_th, NULL);
     if (failed) {

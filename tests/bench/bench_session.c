@@ -284,30 +284,7 @@ static pid_t start_proxierd(const char *exe, unsigned port, const char *db, char
     for (int i = 0; i < n_extra && i < 64; i++)
         argv[argc++] = extra[i];
     argv[argc] = NULL;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        execv(exe, argv);
-        perror(exe);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* SIGTERM, then SIGKILL if it has not exited within 5 s. */
-static void stop_proxierd(pid_t pid)
-{
-    int status;
-    if (pid <= 0)
-        return;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 500; i++) {
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            return;
-        usleep(10000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
+    return bench_spawn(argv);
 }
 
 /* ---- Setup and report ---- */
@@ -442,7 +419,7 @@ int main(int argc, char **argv)
     long kb[4];
     for (int i = 0; i < 4; i++)
         kb[i] = a.child > 0 ? bench_proc_kb(a.child, fields[i]) : -1;
-    stop_proxierd(a.child);
+    bench_stop(a.child);
     if (a.error[0] || a.current != CASE_DONE) {
         fprintf(stderr, "bench_session: %s\n", a.error[0] ? a.error : "interrupted");
         goto exit;

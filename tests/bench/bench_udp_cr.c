@@ -57,20 +57,6 @@ struct bench {
     const char *error;
 };
 
-static unsigned free_port(int type)
-{
-    int s = socket(AF_INET, type, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(sin);
-    unsigned port = 0;
-    if (s >= 0 && bind(s, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-        getsockname(s, (struct sockaddr *)&sin, &len) == 0)
-        port = ntohs(sin.sin_port);
-    if (s >= 0)
-        close(s);
-    return port;
-}
-
 static void arm_next(struct bench *b, unsigned ms)
 {
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
@@ -148,7 +134,7 @@ static pid_t start_proxierd(const char *exe, struct bench *b, const char *db)
     char url[64], udp[64], tcp[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%u/acs", b->acs_port);
     snprintf(udp, sizeof(udp), "connection_request.udp_port=%u", b->udp_port);
-    snprintf(tcp, sizeof(tcp), "connection_request.port=%u", free_port(SOCK_STREAM));
+    snprintf(tcp, sizeof(tcp), "connection_request.port=%u", bench_free_port(SOCK_STREAM));
     char *argv[] = {(char *)exe, "--acs-url", url, "--db", (char *)db, "--log-level", "warn",
                     "--set", "cwmp.periodic_inform_enable=false",
                     "--set", "connection_request.address=127.0.0.1",
@@ -156,29 +142,7 @@ static pid_t start_proxierd(const char *exe, struct bench *b, const char *db)
                     "--set", "connection_request.password=" PASSWORD,
                     "--set", "connection_request.rate_interval=0",
                     "--set", udp, "--set", tcp, NULL};
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        execv(exe, argv);
-        perror(exe);
-        _exit(127);
-    }
-    return pid;
-}
-
-static void stop_proxierd(pid_t pid)
-{
-    int status;
-    if (pid <= 0)
-        return;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 500; i++) {
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            return;
-        usleep(10000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
+    return bench_spawn(argv);
 }
 
 static int setup(struct bench *b)
@@ -195,7 +159,7 @@ static int setup(struct bench *b)
     b->acs_port = ntohs(sin.sin_port);
     evhttp_set_gencb(b->http, on_request, b);
     b->udp = socket(AF_INET, SOCK_DGRAM, 0);
-    b->udp_port = free_port(SOCK_DGRAM);
+    b->udp_port = bench_free_port(SOCK_DGRAM);
     b->next = evtimer_new(b->base, send_request, b);
     b->samples = calloc(b->wanted, sizeof(*b->samples));
     b->ts = (unsigned long long)time(NULL);
@@ -225,7 +189,7 @@ int main(int argc, char **argv)
     b.t_progress = bench_now_ms();
     arm_next(&b, 500); /* the boot session first: a request during it would be ignored */
     event_base_dispatch(b.base);
-    stop_proxierd(b.child);
+    bench_stop(b.child);
     bench_remove_tree(dir);
     free(dir);
     if (b.error || b.n < b.wanted) {

@@ -1,15 +1,19 @@
 /*
  * bench_util.c: helpers shared by the benchmarks (see bench_util.h): clock, percentiles,
- * /proc memory figures, temporary directories and the ACS's GetParameterValues envelope
- * (TR-069 3.5, A.3.2.2).
+ * /proc memory figures, temporary directories, the daemon as a child process, free ports and
+ * the ACS's GetParameterValues envelope (TR-069 3.5, A.3.2.2).
  */
 #include "bench_util.h"
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -125,4 +129,45 @@ size_t bench_count(const char *text, const char *needle)
     for (const char *p = strstr(text, needle); p; p = strstr(p + len, needle))
         n++;
     return n;
+}
+
+pid_t bench_spawn(char *const argv[])
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv(argv[0], argv);
+        perror(argv[0]);
+        _exit(127);
+    }
+    return pid;
+}
+
+void bench_stop(pid_t pid)
+{
+    int status;
+    if (pid <= 0)
+        return;
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 500; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return;
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+}
+
+unsigned bench_free_port(int type)
+{
+    int s = socket(AF_INET, type, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sin);
+    unsigned port = 0;
+    if (s >= 0 && bind(s, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+        getsockname(s, (struct sockaddr *)&sin, &len) == 0)
+        port = ntohs(sin.sin_port);
+    if (s >= 0)
+        close(s);
+    return port;
 }

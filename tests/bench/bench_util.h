@@ -36,6 +36,13 @@ void bench_remove_tree(const char *dir);
  * names. Returns 0, or -1 if the buffer could not grow. */
 int bench_gpv_request(struct buf *out, const char *id, const char *const *names, size_t n);
 
+/* Start a program (argv[0] is its path) as a child; -1 if fork failed. */
+pid_t bench_spawn(char *const argv[]);
+/* SIGTERM the child, SIGKILL it if it has not exited within 5 s, and reap it. */
+void bench_stop(pid_t pid);
+/* A loopback port of the given socket type (SOCK_STREAM, SOCK_DGRAM) free a moment ago. */
+unsigned bench_free_port(int type);
+
 /* Occurrences of needle in the NUL-terminated text. */
 size_t bench_count(const char *text, const char *needle);
 
