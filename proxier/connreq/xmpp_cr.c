@@ -6,11 +6,17 @@
  * thread (xmpp_thread.c) should run, follows that stream's status, publishes the JID the
  * server bound as ConnReqJabberID (forceDefaultEnabled: a change is reported; an outage
  * leaves it as it was), and judges every connectionRequest IQ as K.2.1.3 says: over a
- * TLS-secured stream from an allowed JID (else service-unavailable, indistinguishable from
- * "not supported"), with the right ConnectionRequestUsername and Password (else
- * not-authorized), then connreq_admit() decides (result, or service-unavailable for busy,
+ * TLS-secured stream from an allowed JID (else ignored, "The CPE MUST ignore an XMPP
+ * Connection Request that is neither successfully validated nor authenticated"; or, with
+ * [xmpp] ignore_unauthorized_jids off, service-unavailable, indistinguishable from "not
+ * supported"), with the right ConnectionRequestUsername and Password (else not-authorized,
+ * K.2.3.3), then connreq_admit() decides (result, or service-unavailable for busy,
  * rate-limited, offline). An accepted request starts its session once the thread has
  * handed the result to libstrophe.
+ *
+ * At daemon start (K.2.1 SHOULD) the endpoint's sessions are held until the stream is up or
+ * has failed, at most [xmpp] boot_wait seconds, so that a changed ConnReqJabberID rides on
+ * the Inform with "1 BOOT" instead of needing a session of its own.
  */
 #include "proxier/connreq/xmpp_cr.h"
 
@@ -44,6 +50,8 @@ struct xmpp_cr {
 struct xmpp_ep_loop {
     struct xmpp_ep pub;
     struct event *reconf;
+    struct event *boot_timer; /* the end of the boot wait, NULL if none was taken */
+    bool boot_held;           /* we hold the endpoint's sessions (endpoint_hold) */
 };
 
 /* ---- Allowed JIDs ---- */
@@ -122,15 +130,50 @@ static void load_jabber_id(struct xmpp_ep *xe)
     xe->ep->conn_req_jabber_id = stored;
 }
 
+/* ---- The boot wait (K.2.1: the stream before the session with "1 BOOT") ---- */
+
+static void boot_release(struct xmpp_ep_loop *l, const char *why)
+{
+    if (!l->boot_held)
+        return;
+    l->boot_held = false;
+    evtimer_del(l->boot_timer);
+    LOG_INFO("xmpp", "%s: boot session goes ahead (%s)", l->pub.ep->key, why);
+    endpoint_release(l->pub.ep);
+}
+
+static void boot_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    boot_release(arg, "boot_wait passed");
+}
+
+/* Hold the endpoint's first session while its stream comes up: on_status releases it when
+ * the thread reports the stream bound or failed, boot_timeout after boot_wait at most. */
+static void boot_hold(struct xmpp_ep_loop *l)
+{
+    unsigned wait = connreq_config(l->pub.x->cr)->xmpp_boot_wait;
+    if (!wait || !l->pub.running || l->pub.ep->session)
+        return; /* not configured, nothing to wait for, or too late */
+    l->boot_timer = evtimer_new(connreq_base(l->pub.x->cr), boot_timeout, l);
+    struct timeval tv = {(time_t)wait, 0};
+    evtimer_add(l->boot_timer, &tv);
+    l->boot_held = true;
+    endpoint_hold(l->pub.ep);
+    LOG_INFO("xmpp", "%s: boot session waits up to %u s for the XMPP stream", l->pub.ep->key,
+             wait);
+}
+
 static void on_status(struct xmpp_ep *xe, const struct xmpp_event *ev)
 {
     set_status(xe, ev->status);
     xe->tls = ev->tls;
-    if (strcmp(ev->status, "Enabled") != 0 || !ev->jid)
-        return; /* an outage leaves JabberID and ConnReqJabberID as they were */
-    free(xe->jabber_id);
-    xe->jabber_id = strdup(ev->jid);
-    publish_jabber_id(xe, ev->jid);
+    if (!strcmp(ev->status, "Enabled") && ev->jid) {
+        free(xe->jabber_id);
+        xe->jabber_id = strdup(ev->jid);
+        publish_jabber_id(xe, ev->jid); /* first: its value change joins the boot Inform */
+    } /* else an outage leaves JabberID and ConnReqJabberID as they were */
+    if (strcmp(ev->status, "Connecting") != 0)
+        boot_release((struct xmpp_ep_loop *)xe, ev->status); /* up, or failed */
 }
 
 /* ---- Connection requests (K.2.1.3) ---- */
@@ -146,9 +189,11 @@ static enum xmpp_reply judge(struct xmpp_ep *xe, const struct xmpp_event *ev, bo
     struct endpoint *ep = xe->ep;
     *start = false;
     if (!ev->tls || !xmpp_jid_allowed(mgmt_get(ep, "ConnReqAllowedJabberIDs"), ev->from)) {
-        LOG_INFO("xmpp", "%s: connection request from %s refused (%s)", ep->key, ev->from,
+        bool ignore = connreq_config(xe->x->cr)->xmpp_ignore_unauthorized_jids;
+        LOG_INFO("xmpp", "%s: connection request from %s %s (%s)", ep->key, ev->from,
+                 ignore ? "ignored" : "refused",
                  ev->tls ? "JID not allowed" : "stream without TLS");
-        return XMPP_REPLY_UNAVAILABLE;
+        return ignore ? XMPP_REPLY_IGNORE : XMPP_REPLY_UNAVAILABLE;
     }
     /* Both compared, so the reply does not tell which one was wrong. */
     bool user_ok = secret_equal(ev->username, mgmt_get(ep, "ConnectionRequestUsername"));
@@ -205,6 +250,7 @@ static void reconfigure_now(evutil_socket_t fd, short what, void *arg)
     if (!c) {
         LOG_INFO("xmpp", "%s: no XMPP connection requests (%s)", xe->ep->key, status);
         publish_jabber_id(xe, ""); /* no connection is referenced any more */
+        boot_release((struct xmpp_ep_loop *)xe, status);
     }
 }
 
@@ -255,6 +301,7 @@ static void xmpp_endpoint_added(void *state, struct endpoint *ep)
     l->reconf = event_new(connreq_base(x->cr), -1, 0, reconfigure_now, xe);
     load_jabber_id(xe);
     reconfigure_now(-1, 0, xe);
+    boot_hold(l);
 }
 
 static void xmpp_stop(void *state)
@@ -263,6 +310,9 @@ static void xmpp_stop(void *state)
     xmpp_worker_stop(x->worker);
     for (size_t i = 0; i < x->n_eps; i++) {
         struct xmpp_ep_loop *l = (struct xmpp_ep_loop *)x->eps[i];
+        boot_release(l, "stopping");
+        if (l->boot_timer)
+            event_free(l->boot_timer);
         event_free(l->reconf);
         xmpp_conn_cfg_free(l->pub.running);
         free(l->pub.jabber_id);

@@ -40,7 +40,14 @@ struct xmpp_conn_cfg *xmpp_conn_cfg_copy(const struct xmpp_conn_cfg *c);
 bool xmpp_conn_cfg_equal(const struct xmpp_conn_cfg *a, const struct xmpp_conn_cfg *b);
 void xmpp_conn_cfg_free(struct xmpp_conn_cfg *c);
 
-enum xmpp_reply { XMPP_REPLY_RESULT = 0, XMPP_REPLY_NOT_AUTHORIZED, XMPP_REPLY_UNAVAILABLE };
+/* The verdict on a connectionRequest: Figure 20, 22, 21, or no reply at all (K.2.1.3: a
+ * request that fails validation is ignored, [xmpp] ignore_unauthorized_jids). */
+enum xmpp_reply {
+    XMPP_REPLY_RESULT = 0,
+    XMPP_REPLY_NOT_AUTHORIZED,
+    XMPP_REPLY_UNAVAILABLE,
+    XMPP_REPLY_IGNORE,
+};
 
 enum xmpp_event_kind {
     XMPP_EV_STATUS,  /* status (TR-181 Status), jid (bound, when "Enabled"), tls */
@@ -83,7 +90,8 @@ void xmpp_worker_reply(struct xmpp_worker *w, unsigned slot, uint64_t token, enu
 void xmpp_worker_stats(struct xmpp_worker *w, unsigned slot, struct xmpp_stats *out);
 void xmpp_worker_stop(struct xmpp_worker *w);
 
-/* The reply stanza to a connectionRequest IQ (Figures 20-22); own_jid is our bound JID.
+/* The reply stanza to a connectionRequest IQ (Figures 20-22; r is not XMPP_REPLY_IGNORE);
+ * own_jid is our bound JID.
  * Returns a new stanza the caller releases. Exposed for the unit tests. */
 xmpp_stanza_t *xmpp_cr_reply_stanza(xmpp_ctx_t *ctx, xmpp_stanza_t *request, enum xmpp_reply r,
                                     const char *own_jid);

@@ -7,10 +7,11 @@
  * loop. It logs in (STARTTLS with the CA file, SASL, resource bind), sends a whitespace
  * keepalive every KeepAliveInterval (RFC 6120 4.6.1), reconnects after a loss with the
  * random growing wait of Appendix III.4.5, and answers every IQ get/set: the
- * connectionRequest with the loop's verdict (Figures 20-22), a ping with a result, anything
- * else with service-unavailable (RFC 6120 8.4). Consecutive xmpp_run_once() passes flush
- * libstrophe's own output at once (connection-requests.md 2.3 item 2). SIGPIPE is ignored
- * by main.c; the fd count stays below FD_SETSIZE as long as RLIMIT_NOFILE does.
+ * connectionRequest with the loop's verdict (Figures 20-22, or nothing when the loop says
+ * to ignore it, K.2.1.3), a ping with a result, anything else with service-unavailable
+ * (RFC 6120 8.4). Consecutive xmpp_run_once() passes flush libstrophe's own output at once
+ * (connection-requests.md 2.3 item 2). SIGPIPE is ignored by main.c; the fd count stays
+ * below FD_SETSIZE as long as RLIMIT_NOFILE does.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -504,7 +505,7 @@ static void apply_reply(struct xmpp_worker *w, struct command *c)
         struct pending *done = *p;
         *p = done->next;
         w->n_pending--;
-        if (s->up)
+        if (s->up && c->reply != XMPP_REPLY_IGNORE) /* K.2.1.3: ignored = no reply */
             send_reply(s, done->stanza, c->reply);
         xmpp_stanza_release(done->stanza);
         free(done);

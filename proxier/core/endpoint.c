@@ -141,6 +141,10 @@ static void kick_cb(evutil_socket_t fd, short what, void *arg)
     struct endpoint *ep = arg;
     if (ep->session || ep->stopping)
         return;
+    if (ep->session_holds) { /* a hold taken after the kick was queued (endpoint_start) */
+        ep->session_wanted = true;
+        return;
+    }
     ep->session_wanted = false;
     ep->cr_pending = false; /* establishing now: a new request is "during a session" */
     if (ep->retry_waiting) {
@@ -153,11 +157,24 @@ static void kick_cb(evutil_socket_t fd, short what, void *arg)
 
 void endpoint_request_session(struct endpoint *ep)
 {
-    if (ep->session) {
+    if (ep->session || ep->session_holds) {
         ep->session_wanted = true;
         return;
     }
     event_active(ep->kick, 0, 0);
+}
+
+void endpoint_hold(struct endpoint *ep)
+{
+    ep->session_holds++;
+}
+
+void endpoint_release(struct endpoint *ep)
+{
+    if (!ep->session_holds || --ep->session_holds)
+        return;
+    if (ep->session_wanted && !ep->session)
+        endpoint_request_session(ep);
 }
 
 static void retry_cb(evutil_socket_t fd, short what, void *arg)

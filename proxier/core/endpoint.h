@@ -95,7 +95,9 @@ struct endpoint {
 
     /* Session state */
     struct session *session;    /* non-NULL while a session runs */
-    bool session_wanted;        /* start another session as soon as this one ends */
+    bool session_wanted;        /* start another session as soon as this one ends (or as
+                                   soon as the last hold is released) */
+    unsigned session_holds;     /* endpoint_hold() minus endpoint_release() */
     struct event *kick;         /* zero-delay event that starts a session */
     struct event *retry_timer;  /* Table 3 wait after a failed session */
     bool retry_waiting;
@@ -148,8 +150,16 @@ void endpoint_free(struct endpoint *ep);
 /* ---- Event queue (durable, in the cache) ---- */
 /* Add an event with Table 8's cumulative behaviour and start (or schedule) a session. */
 int endpoint_add_event(struct endpoint *ep, const char *code, const char *command_key);
-/* Start a session now if none runs (after the current one otherwise). */
+/* Start a session now if none runs (after the current one otherwise, or after the last
+ * hold is released). */
 void endpoint_request_session(struct endpoint *ep);
+/* Holds: while at least one is taken, no session starts; a session that is wanted meanwhile
+ * (events, retries, connection requests) starts when the last hold is released. A running
+ * session is not affected. A transport takes one so that the session carrying "1 BOOT" waits
+ * for it (TR-069 K.2.1: the XMPP stream before that Inform) and must release it within a
+ * bounded time; holds nest. */
+void endpoint_hold(struct endpoint *ep);
+void endpoint_release(struct endpoint *ep);
 
 /* Session outcome, reported by session.c */
 void endpoint_inform_delivered(struct endpoint *ep, const int64_t *event_ids,

@@ -8,7 +8,7 @@ import time
 import unittest
 
 from prosody_fixture import Prosody
-from support import ProxierTestCase, soapmsg as m, wait_until
+from support import ProxierTestCase, free_port, soapmsg as m, wait_until
 from xmpp_acs import XmppAcs
 
 CPE_JID = "cpe@localhost/cwmp"
@@ -149,22 +149,62 @@ class ConnectionRequests(XmppCase):
         self.assertEqual(verdicts, [None, None, None, "service-unavailable"])
 
 
+FOREIGN = (("evil@localhost/acs-1", "evilpass"), ("acs@localhost/acs-2", "acspass"))
+
+
 class AllowedJabberIDs(XmppCase):
-    def test_full_jid_entry_matches_exactly_and_foreign_jid_is_refused(self):
+    def accepted_after(self, before):
+        """local part and domain compare case-insensitively, the resource exactly"""
+        reply = self.client().connection_request(CPE_JID, "cruser", "crpass")
+        self.assertEqual(reply.type, "result", reply)
+        self.acs.wait_sessions(before + 1)
+
+    def test_foreign_jid_is_ignored_by_default(self):
+        """K.2.1.3: "The CPE MUST ignore an XMPP Connection Request that is neither
+        successfully validated nor authenticated": no reply at all, no session."""
         self.start(allowed="ACS@LocalHost/acs-1")
         self.wait_login()
         self.settle()
         before = len(self.acs.sessions)
-        for jid, password in (("evil@localhost/acs-1", "evilpass"),
-                              ("acs@localhost/acs-2", "acspass")):
+        sent = [(c, c.send_connection_request(CPE_JID, "cruser", "crpass"))
+                for c in (self.client(jid, password) for jid, password in FOREIGN)]
+        for jid, _ in FOREIGN:
+            wait_until(lambda: f"connection request from {jid} ignored (JID not allowed)" in
+                       self.daemon.log_text(), 10, f"the daemon to see the request of {jid}")
+        self.accepted_after(before)   # answered after the ignored ones were judged
+        self.assert_no_new_session(before + 1)
+        for (client, iq_id), (jid, _) in zip(sent, FOREIGN):
+            self.assertFalse(client.has_reply(iq_id), f"{jid} got an answer")
+        # the streams of the foreign clients still work: the CPE answers their ping
+        ping = sent[0][0].iq(CPE_JID, "<ping xmlns='urn:xmpp:ping'/>")
+        self.assertEqual(ping.type, "result", ping)
+
+    def test_foreign_jid_is_refused_with_503_when_configured(self):
+        self.start(allowed="ACS@LocalHost/acs-1", ignore_unauthorized_jids="false")
+        self.wait_login()
+        self.settle()
+        before = len(self.acs.sessions)
+        for jid, password in FOREIGN:
             reply = self.client(jid, password).connection_request(CPE_JID, "cruser", "crpass")
             self.assertEqual((reply.type, reply.condition, reply.code),
                              ("error", "service-unavailable", "503"), f"{jid}: {reply}")
+            self.assertTrue(reply.echoed, "Figure 21 echoes the connectionRequest")
+        self.assertIn("connection request from evil@localhost/acs-1 refused (JID not allowed)",
+                      self.daemon.log_text())
         self.assert_no_new_session(before)
-        # local part and domain compare case-insensitively, the resource exactly
-        reply = self.client().connection_request(CPE_JID, "cruser", "crpass")
-        self.assertEqual(reply.type, "result", reply)
-        self.acs.wait_sessions(before + 1)
+        self.accepted_after(before)
+
+    def test_wrong_credentials_from_a_foreign_jid_are_ignored(self):
+        """Not validated (JID) and not authenticated (password): ignored, not 22's error."""
+        self.start(allowed="acs@localhost")
+        self.wait_login()
+        self.settle()
+        client = self.client("evil@localhost/x", "evilpass")
+        iq_id = client.send_connection_request(CPE_JID, "cruser", "wrong")
+        wait_until(lambda: "connection request from evil@localhost/x ignored" in
+                   self.daemon.log_text(), 10, "the daemon to see the request")
+        time.sleep(1)
+        self.assertFalse(client.has_reply(iq_id))
 
     def test_bare_jid_entry_matches_any_resource(self):
         self.start(allowed="evil@localhost/x, acs@localhost")
@@ -229,6 +269,62 @@ class JabberIdAndReconnect(XmppCase):
         reply = self.client().connection_request(CPE_JID, "cruser", "crpass")
         self.assertEqual(reply.type, "result", reply)
         self.assertEqual(codes(self.acs.wait_inform(n=before + 1)), [CR_EVENT])
+
+
+def silent_port():
+    """A listening socket that accepts and never speaks: an XMPP server that does not
+    answer (the stream stays "Connecting"). Returns (socket, port)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(8)
+    return s, s.getsockname()[1]
+
+
+class BootWait(XmppCase):
+    """K.2.1 SHOULD: the XMPP connection before the session with "1 BOOT", so that a changed
+    ConnReqJabberID goes with that Inform ([xmpp] boot_wait bounds the wait)."""
+
+    def first_session_after(self, **xmpp_keys):
+        """Start the daemon; returns (its first session, seconds from start to it)."""
+        t0 = time.time()
+        self.start(**xmpp_keys)
+        s = self.acs.wait_sessions(1)[0]
+        return s, s.start_time - t0
+
+    def test_first_inform_carries_the_bound_jid(self):
+        s, _ = self.first_session_after()
+        self.assertEqual(codes(s)[:2], ["0 BOOTSTRAP", "1 BOOT"])
+        self.assertIn("4 VALUE CHANGE", codes(s))
+        self.assertEqual(s.inform.parameters[MS + "ConnReqJabberID"][0], CPE_JID)
+        self.assertIn("boot session goes ahead (Enabled)", self.daemon.log_text())
+        self.settle()
+        self.assertEqual(len(self.acs.sessions), 1, "no second session for the value change")
+
+    def test_silent_server_delays_boot_by_boot_wait_at_most(self):
+        sock, port = silent_port()
+        self.addCleanup(sock.close)
+        s, delay = self.first_session_after(port=port, boot_wait=2)
+        self.assertGreaterEqual(delay, 2.0)
+        self.assertLess(delay, 6.0)
+        self.assertIn("1 BOOT", codes(s))
+        self.assertNotIn(MS + "ConnReqJabberID", s.inform.parameters)
+        self.assertIn("boot session goes ahead (boot_wait passed)", self.daemon.log_text())
+        self.assertEqual(self.ctl_get(CONN + "Status"), "ok Connecting")
+
+    def test_boot_wait_0_does_not_wait(self):
+        sock, port = silent_port()
+        self.addCleanup(sock.close)
+        s, delay = self.first_session_after(port=port, boot_wait=0)
+        self.assertLess(delay, 1.5)
+        self.assertIn("1 BOOT", codes(s))
+        self.assertNotIn("boot session waits", self.daemon.log_text())
+
+    def test_refused_server_ends_the_wait_at_once(self):
+        closed = free_port()
+        s, delay = self.first_session_after(port=closed, boot_wait=30)
+        self.assertLess(delay, 5.0)
+        self.assertIn("1 BOOT", codes(s))
+        self.assertIn("boot session goes ahead (ServerNotPresent)", self.daemon.log_text())
 
 
 class Status(XmppCase):

@@ -8,6 +8,8 @@ connectionRequest IQs (Figure 19), returning the CPE's answer. Python standard l
     reply.condition        # None, "not-authorized", "service-unavailable", ...
     reply.code             # the error's code attribute ("503") or None
     reply.raw              # the stanza as text
+    iq_id = acs.send_connection_request("cpe@localhost/cwmp", "cruser", "crpass")
+    acs.has_reply(iq_id)   # False while (or if never) answered
     acs.close()
 """
 import base64
@@ -171,11 +173,23 @@ class XmppAcs:
             self.closed = True
             self.cond.notify_all()
 
-    def iq(self, to, payload, type_="get", timeout=None):
-        """Send an IQ; returns the Reply (AssertionError on timeout)."""
+    def send_iq(self, to, payload, type_="get"):
+        """Send an IQ without waiting; returns its id (see reply, has_reply)."""
         iq_id = f"cr{next(self.ids):03d}"
         self._send(f"<iq from={quoteattr(self.jid)} to={quoteattr(to)} id='{iq_id}' "
                    f"type='{type_}'>{payload}</iq>")
+        return iq_id
+
+    def has_reply(self, iq_id):
+        with self.cond:
+            return iq_id in self.replies
+
+    def iq(self, to, payload, type_="get", timeout=None):
+        """Send an IQ; returns the Reply (AssertionError on timeout)."""
+        return self.reply(self.send_iq(to, payload, type_), to, timeout)
+
+    def reply(self, iq_id, to="the CPE", timeout=None):
+        """Wait for the answer to iq_id; returns the Reply (AssertionError on timeout)."""
         deadline = time.monotonic() + (timeout or self.timeout)
         with self.cond:
             while iq_id not in self.replies:
@@ -185,11 +199,17 @@ class XmppAcs:
                 self.cond.wait(left)
             return Reply(self.replies.pop(iq_id))
 
-    def connection_request(self, to, username, password, type_="get", timeout=None):
+    @staticmethod
+    def _cr_payload(username, password):
         """Figure 19 of TR-069 Annex K."""
-        payload = (f"<connectionRequest xmlns='{NS_CR}'><username>{escape(username)}</username>"
-                   f"<password>{escape(password)}</password></connectionRequest>")
-        return self.iq(to, payload, type_, timeout)
+        return (f"<connectionRequest xmlns='{NS_CR}'><username>{escape(username)}</username>"
+                f"<password>{escape(password)}</password></connectionRequest>")
+
+    def connection_request(self, to, username, password, type_="get", timeout=None):
+        return self.iq(to, self._cr_payload(username, password), type_, timeout)
+
+    def send_connection_request(self, to, username, password, type_="get"):
+        return self.send_iq(to, self._cr_payload(username, password), type_)
 
     def close(self):
         if self.sock is None:
