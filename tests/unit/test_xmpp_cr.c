@@ -1,8 +1,9 @@
 /*
  * test_xmpp_cr.c: the XMPP connection-request transport's own logic (TR-069 Annex K,
  * Appendix III): the ConnReqAllowedJabberIDs match, the reconnect window of III.4.5, the
- * reply stanzas of Figures 20-22, the Device.XMPP. schema, and the thread hand-off (a
- * stream to a closed port reports its status to the loop through the eventfd).
+ * reply stanzas of Figures 20-22, the Device.XMPP. schema, the thread hand-off (a
+ * stream to a closed port reports its status to the loop through the eventfd), and the
+ * endpoint hold the boot wait (K.2.1) relies on.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,10 +20,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cache/cache.h"
 #include "proxier/connreq/xmpp_cr.h"
 #include "proxier/connreq/xmpp_internal.h"
+#include "proxier/core/config.h"
+#include "proxier/core/endpoint.h"
 #include "proxier/dm/dm.h"
 #include "proxier/gateway/gateway.h"
+#include "proxier/session/http.h"
 
 static void test_allowed_jids(void **state)
 {
@@ -192,6 +197,93 @@ static void test_worker_reports_status_to_the_loop(void **state)
     event_base_free(seen.base);
 }
 
+/* ---- The endpoint hold (the boot wait of K.2.1) ---- */
+
+struct booted {
+    char dir[64];
+    char *db;
+    struct px_config cfg;
+    struct event_base *base;
+    struct cache *cache;
+    struct http_multi *http;
+    struct dm_schema *schema;
+    struct endpoint *ep;
+};
+
+/* A gateway endpoint whose ACS refuses connections: every session fails at once and counts
+ * a retry, so ep->retry_count tells how many sessions were attempted. */
+static void boot_gateway(struct booted *b)
+{
+    snprintf(b->dir, sizeof(b->dir), "/tmp/test_xmpp_cr.XXXXXX");
+    assert_non_null(mkdtemp(b->dir));
+    assert_true(asprintf(&b->db, "%s/px.db", b->dir) > 0);
+    config_defaults(&b->cfg);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/acs", closed_port());
+    assert_int_equal(config_set(&b->cfg, "acs", "url", url), 0);
+    assert_int_equal(config_set(&b->cfg, "device", "serial_number", "HOLD0001"), 0);
+    assert_int_equal(config_set(&b->cfg, "cwmp", "retry_minimum_wait", "60"), 0);
+    assert_int_equal(config_set(&b->cfg, "cwmp", "periodic_inform_enable", "false"), 0);
+    b->base = event_base_new();
+    assert_int_equal(cache_open(&b->cache, b->db, CACHE_SYNC_NORMAL), CACHE_OK);
+    b->http = http_multi_new(b->base);
+    b->schema = gateway_schema_new();
+    struct endpoint_env env = {b->base, b->cache, b->http, &b->cfg};
+    b->ep = gateway_endpoint_new(&env, b->schema, NULL);
+    assert_non_null(b->ep);
+}
+
+static void unboot_gateway(struct booted *b)
+{
+    gateway_endpoint_free(b->ep);
+    http_multi_free(b->http);
+    dm_schema_free(b->schema);
+    cache_close(b->cache);
+    event_base_free(b->base);
+    config_free(&b->cfg);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", b->dir);
+    assert_int_equal(system(cmd), 0);
+    free(b->db);
+}
+
+/* Run the loop until n sessions were attempted or `seconds` passed. */
+static void run_until_attempts(struct booted *b, unsigned n, double seconds)
+{
+    for (double t = 0; t < seconds && b->ep->retry_count < n; t += 0.05) {
+        struct timeval slice = {0, 50000};
+        event_base_loopexit(b->base, &slice);
+        event_base_dispatch(b->base);
+    }
+}
+
+static void test_endpoint_hold_defers_the_boot_session(void **state)
+{
+    struct booted b;
+    boot_gateway(&b);
+    /* As at daemon start: endpoint_start queued the boot session, then a transport holds. */
+    assert_int_equal(gateway_endpoint_start(b.ep), 0);
+    endpoint_hold(b.ep);
+    endpoint_hold(b.ep); /* holds nest */
+    run_until_attempts(&b, 1, 0.5);
+    assert_int_equal(b.ep->retry_count, 0);
+    assert_null(b.ep->session);
+    assert_true(b.ep->session_wanted);
+    /* a new event while held is remembered, not started */
+    assert_int_equal(endpoint_add_event(b.ep, "4 VALUE CHANGE", ""), 0);
+    endpoint_release(b.ep);
+    run_until_attempts(&b, 1, 0.5);
+    assert_int_equal(b.ep->retry_count, 0);
+    /* the last release starts the one remembered session */
+    endpoint_release(b.ep);
+    run_until_attempts(&b, 1, 5);
+    assert_int_equal(b.ep->retry_count, 1);
+    assert_int_equal(b.ep->session_holds, 0);
+    endpoint_release(b.ep); /* an extra release is harmless */
+    assert_int_equal(b.ep->session_holds, 0);
+    unboot_gateway(&b);
+}
+
 static void test_conn_cfg_compare(void **state)
 {
     struct xmpp_conn_cfg a = {.jid = "a@b/c", .password = "p", .host = NULL, .keepalive = 60};
@@ -213,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_schema_has_xmpp),
         cmocka_unit_test(test_worker_reports_status_to_the_loop),
         cmocka_unit_test(test_conn_cfg_compare),
+        cmocka_unit_test(test_endpoint_hold_defers_the_boot_session),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
