@@ -112,6 +112,8 @@ static void set_status(struct xmpp_ep *xe, const char *status)
 static void publish_jabber_id(struct xmpp_ep *xe, const char *jid)
 {
     struct endpoint *ep = xe->ep;
+    if (!jid)
+        jid = "";
     if (!strcmp(ep->conn_req_jabber_id, jid))
         return;
     LOG_INFO("xmpp", "%s: ConnReqJabberID is now \"%s\"", ep->key, jid);
