@@ -27,28 +27,15 @@ SPEC = os.environ.get("PX_SHARED_DIR", os.path.join(ROOT, "..", "shared"))
 MET, UNTESTED, PARTIAL, NOT_YET, NA = "met", "met, untested", "partial", "not yet", "n/a"
 STATUSES = [MET, UNTESTED, PARTIAL, NOT_YET, NA]
 
-CR = "not yet (issue 3)"      # connection requests, STUN, XMPP
-FT = "not yet (issue 4)"      # file transfers
 VD = "not yet (virtual devices)"
 
 # ---- Section defaults: (status, evidence, note) -------------------------------------------
 DEFAULTS = {
     "3.1 ": (NA, "", "ACS discovery by DHCP is not offered: proxierd is configured with "
                      "acs.url (docs/configuration.md)"),
-    "3.2.2 ": (CR, "", "see the rows"),
-    "3.2.2.1": (CR, "", "see the rows"),
-    "3.2.2.2": (CR, "", "see the rows"),
-    "3.4.3": (FT, "", "no file transfers yet"),
     "3.6.1": (NA, "", "the optional Alias-Based Addressing Mechanism is not offered "
                       "(ManagementServer.AliasBasedAddressing = false, mgmt.c computed_value)"),
-    "A.3.2.8": (FT, "", "Download is answered 9000 until file transfers land"),
-    "A.3.3.2": (FT, "", "TransferComplete comes with file transfers"),
-    "A.3.3.3": (FT, "", "AutonomousTransferComplete comes with file transfers"),
     "A.4.1.4": (NA, "", "GetOptions (deprecated) is not offered: answered 9000 (rpc.c)"),
-    "A.4.1.5": (FT, "", "Upload is answered 9000 until file transfers land"),
-    "A.4.1.7": (FT, "", "GetAllQueuedTransfers comes with file transfers"),
-    "A.4.1.8": (FT, "", "ScheduleDownload comes with file transfers"),
-    "A.4.1.9": (FT, "", "CancelTransfer comes with file transfers"),
     "A.4.1.10": (NA, "", "Software Module Management is not offered: ChangeDUState is "
                          "answered 9000 (rpc.c methods[])"),
     "A.4.2.1": (NA, "", "Kicked / Annex D (deprecated) is not offered"),
@@ -94,6 +81,7 @@ I_DIGEST = "I:session:DigestAuth::test_digest_with_the_default_username_of_3_4_4
 I_WRONGPW = "I:session:DigestAuth::test_wrong_password_fails_and_is_retried"
 I_TLS = "I:session:TLS::test_https_with_ca_verification_and_preemptive_basic"
 I_TLSBAD = "I:session:TLS::test_untrusted_acs_certificate_is_refused"
+I_TLS_CLOCK = "I:session:TLS::test_a_clock_not_yet_set_ignores_certificate_dates"
 I_BASIC = "I:session:BasicAuth::test_basic"
 I_REBOOT = "I:events:Reboot::test_reboot_after_the_session_then_boot_and_m_reboot_with_the_command_key"
 I_REBOOT_AFTER = "I:events:Reboot::test_reboot_action_command_runs_after_the_session"
@@ -215,12 +203,18 @@ X_AUTH = "I:connreq_xmpp:ConnectionRequests::test_wrong_credentials_are_not_auth
 X_UNKNOWN = "I:connreq_xmpp:ConnectionRequests::test_unknown_iq_is_service_unavailable"
 X_BUSY = "I:connreq_xmpp:ConnectionRequests::test_request_during_session_is_503"
 X_RATE = "I:connreq_xmpp:ConnectionRequests::test_rate_limit_is_503"
-X_FOREIGN = ("I:connreq_xmpp:AllowedJabberIDs::"
-             "test_full_jid_entry_matches_exactly_and_foreign_jid_is_refused")
+X_IGNORED = "I:connreq_xmpp:AllowedJabberIDs::test_foreign_jid_is_ignored_by_default"
+X_REFUSED = ("I:connreq_xmpp:AllowedJabberIDs::"
+             "test_foreign_jid_is_refused_with_503_when_configured")
+X_FOREIGN_PW = ("I:connreq_xmpp:AllowedJabberIDs::"
+                "test_wrong_credentials_from_a_foreign_jid_are_ignored")
 X_BARE = "I:connreq_xmpp:AllowedJabberIDs::test_bare_jid_entry_matches_any_resource"
 X_JID = "I:connreq_xmpp:JabberIdAndReconnect::test_jabber_id_is_reported_and_readable"
 X_RESTART = "I:connreq_xmpp:JabberIdAndReconnect::test_server_restart_reconnects_with_backoff"
 X_BY_ACS = "I:connreq_xmpp:ConfiguredByAcs::test_add_object_and_set_parameters"
+X_BOOT_JID = "I:connreq_xmpp:BootWait::test_first_inform_carries_the_bound_jid"
+X_BOOT_SILENT = "I:connreq_xmpp:BootWait::test_silent_server_delays_boot_by_boot_wait_at_most"
+X_BOOT_REFUSED = "I:connreq_xmpp:BootWait::test_refused_server_ends_the_wait_at_once"
 U_XMPP_JIDS = "U:xmpp_cr:test_allowed_jids"
 U_XMPP_RETRY = "U:xmpp_cr:test_retry_window"
 U_XMPP_REPLY = "U:xmpp_cr:test_reply_stanzas"
@@ -271,6 +265,32 @@ U_CRQ_COALESCE = "U:connreq:test_accept_then_coalesce_while_pending"
 U_CRQ_BUSY = "U:connreq:test_busy_during_a_session"
 U_CRQ_BUCKET = "U:connreq:test_token_bucket_limits_and_refills"
 
+# File transfers (3.4.3, A.3.2.8, A.3.3.2/3, A.4.1.5/7/8/9): tests/integration/test_transfer.py
+# (a real file server, file_server.py), test_transfer.c; sources in proxier/transfer/
+T_WEB = "I:transfer:Download::test_web_content_download_is_reported_in_the_next_session"
+T_CFG = "I:transfer:Download::test_vendor_configuration_runs_the_config_action"
+T_FAULTS = "I:transfer:Download::test_failures_have_their_a51_codes"
+T_FW_BAD = "I:transfer:Download::test_a_firmware_that_fails_to_apply_is_9018"
+T_REQ = "I:transfer:Download::test_request_faults"
+T_TLS = "I:transfer:AuthAndTls::test_digest_over_https_with_the_acs_trust"
+T_KILL9 = "I:transfer:Restart::test_kill9_mid_download_resumes_and_reports_once"
+T_FW = "I:transfer:Restart::test_firmware_completion_follows_the_reboot_with_boot"
+T_QUEUE = "I:transfer:Queue::test_delay_queue_states_cancel_and_9004"
+T_SCHED = "I:transfer:Schedule::test_windows_modes_and_faults"
+T_UPLOAD = "I:transfer:Upload::test_upload_with_basic_auth_and_its_failure"
+T_AUTO = "I:transfer:Autonomous::test_local_download_is_reported_only_when_the_policy_allows"
+U_WIN_CHECK = "U:transfer:test_windows_check"
+U_WIN_NEXT = "U:transfer:test_windows_next"
+U_FETCH_FAULTS = "U:transfer:test_fetch_faults"
+S_CONSIDER = "S:proxier/transfer/transfer.c:consider"
+S_FETCHED = "S:proxier/transfer/transfer.c:on_fetched"
+S_CHECK = "S:proxier/transfer/transfer.c:check_request"
+S_CHECK_URL = "S:proxier/transfer/transfer.c:check_url"
+S_RECOVER = "S:proxier/transfer/transfer.c:recover"
+S_FILL = "S:proxier/transfer/transfer.c:fill_request"
+S_APPLY = "S:proxier/transfer/transfer_apply.c:transfer_apply_start"
+S_REQ_REPLY = "S:proxier/session/session.c:handle_request_reply"
+
 
 def ev(*items):
     return list(items)
@@ -278,9 +298,10 @@ def ev(*items):
 
 # ---- Per-requirement rows: id -> (status, [evidence...], note) -------------------------------
 ROWS = {
-    "R001": (PARTIAL, [], "HTTP/1.1 (libcurl), SOAP 1.1 (libxml2), TLS (OpenSSL), RFC 2617 "
-             "digest are followed where we implement the feature; STUN/XMPP/DHCP references "
-             "apply to features not offered yet"),
+    "R001": (PARTIAL, [], "HTTP/1.1 (libcurl, libmicrohttpd), SOAP 1.1 (libxml2), TLS "
+             "(OpenSSL), RFC 2617/7616 digest, RFC 3489 STUN and RFC 6120 XMPP (libstrophe) are "
+             "followed where we implement the feature; see the partial rows of each; DHCP "
+             "references apply to a feature not offered"),
     "R013": (MET, ev(I_TLS, I_TLSBAD), "https:// URL => TLS, server verified"),
     "R014": (MET, ev(I_URL_BOOTSTRAP), "the next session goes to the URL the ACS set"),
     "R015": (MET, ev(I_CTL), "URL only from the configuration file/command line (root) or "
@@ -296,13 +317,14 @@ ROWS = {
     "R021": (PARTIAL, [], "no address affinity (SHOULD)"),
     "R022": (PARTIAL, [], "no address affinity (SHOULD)"),
     # 3.2.1
-    "R023": (PARTIAL, ev(I_FIRST, I_RESTART_BOOT, I_PERIODIC, I_SCHED, I_URL_BOOTSTRAP,
-                         I_FORCED_ACTIVE, I_THROTTLE, I_RETRYCOUNT),
-             "every condition except Connection Requests (issue 3) and transfer completion "
-             "(issue 4)"),
+    "R023": (MET, ev(I_FIRST, I_RESTART_BOOT, I_PERIODIC, I_SCHED, H_CURL, I_URL_BOOTSTRAP,
+                     I_FORCED_ACTIVE, I_THROTTLE, I_RETRYCOUNT, T_WEB, T_AUTO),
+             "every condition, connection requests (HTTP, UDP, XMPP) and transfer "
+             "completion included"),
     "R024": (MET, ev(I_PASSIVE, U_NOTIFY_ONCE), "one record per parameter (cache notify list)"),
     "R025": (MET, ev(I_THROTTLE), "DefaultActiveNotificationThrottle delays, then one session"),
-    "R026": (FT, [], "autonomous transfer policy comes with file transfers"),
+    "R026": (MET, ev(T_AUTO), "ManagementServer.AutonomousTransferCompletePolicy (Enable and "
+             "the three filters) decides (transfer.c policy_allows)"),
     "R027": (MET, ev(U_CLOSE), "http_conn_free closes the connection when the session ends"),
     # 3.2.1.1
     "R028": (MET, ev(I_RETRYCOUNT, I_HTTPERR), ""),
@@ -369,10 +391,12 @@ ROWS = {
     "R072": (MET, ev(I_TLS), "acs.ca_file / acs.ca_path, else the system store"),
     "R073": (UNTESTED, ev("S:proxier/session/http.c:conn_redirect"), "curl verifies the host of "
              "the URL it connects to, i.e. the redirect target; no TLS-to-TLS redirect test"),
-    "R074": (PARTIAL, [], "proxierd does not wait for clock synchronisation (relies on the "
-             "host's NTP)"),
-    "R075": (PARTIAL, [], "certificate validity dates are always checked; a host booting with "
-             "a wrong clock cannot reach an HTTPS ACS"),
+    "R074": (PARTIAL, [], "proxierd does not wait for clock synchronisation (SHOULD); it "
+             "contacts the ACS at once and relies on R075"),
+    "R075": (MET, ev(I_TLS_CLOCK), "while the clock is before 2026-01-01 (HTTP_CLOCK_FLOOR, "
+             "the source's release) certificate dates are ignored, for sessions and file "
+             "transfers; CA and host name are still checked. A clock that is wrong but later "
+             "than that is trusted"),
     "R076": (NA, ev(U_TLS_CLIENT), "the client certificate (acs.client_cert) is provisioned by "
              "the operator; its CN is not ours to choose"),
     "R077": (NA, [], "as R076"),
@@ -453,18 +477,22 @@ ROWS = {
     "R155": (MET, ev(I_V10, I_ONLY12), "negotiate_version infers from the namespace (<= 1.2)"),
     "R156": (MET, ev(I_V10), "responses in the cwmp-1-0 namespace, no 1.3+ headers"),
     "R157": (MET, ev(I_RETRYCOUNT, I_BADV), ""),
-    "R158": (MET, ev(I_CTL_BUSY, I_DURING), "local changes are refused while a session runs; "
-             "see the gap on cross-provider SPV atomicity"),
+    "R158": (MET, ev(I_CTL_BUSY, I_DURING, I_SPV_SPANNING), "local changes are refused while "
+             "a session runs; a SetParameterValues over several providers is one transaction"),
     "R159": (MET, ev(I_DURING), ""),
     "R160": (MET, ev(I_DURING, I_CTL_BUSY), "the control socket is the only outside writer "
              "today"),
     "R161": (MET, ev(I_CTL_BUSY), ""),
     "R162": (MET, ev(I_ONECONN, I_BADARGS), "the test ACS checks the cwmp:ID and method of "
              "every response"),
-    "R163": (FT, [], "proxierd has no CPE requests besides Inform until TransferComplete"),
+    "R163": (MET, ev(T_WEB, T_UPLOAD, I_HOLD), "TransferCompletes go after the InformResponse "
+             "and after each ACS exchange, one outstanding at a time, never while HoldRequests "
+             "is true (session_next); the test ACS flags every Table 7 violation; no test holds "
+             "a pending TransferComplete back with HoldRequests"),
     "R164": (MET, ev(I_ONECONN, I_HOLD), ""),
-    "R165": (MET, ev(I_HOLD), "trivially: no CPE requests yet; the test ACS flags one after the "
-             "empty POST"),
+    "R165": (MET, ev(I_HOLD, T_WEB), "requests are collected when the Inform is built and a "
+             "transfer that finishes during a session is announced after it (transfer.c "
+             "announce); the test ACS flags any request after the empty POST"),
     "R166": (MET, ev(I_HOLD), "as R165"),
     "R167": (MET, ev(I_HOLD, I_ONECONN), "Table 7 as checked by the test ACS"),
     "R168": (MET, ev(I_ONECONN, I_HOLD), ""),
@@ -476,7 +504,9 @@ ROWS = {
     "R174": (MET, ev(I_HTTPERR), ""),
     "R175": (MET, ev(U_BASIC, I_WRONGPW), "a 401 after authenticating ends the session"),
     "R176": (MET, ev(I_ONECONN), ""),
-    "R177": (FT, [], "no CPE requests other than Inform yet"),
+    "R177": (UNTESTED, ev(S_REQ_REPLY), "a fault other than 8005 to a TransferComplete skips "
+             "to the next request and the session goes on (its events stay queued); no test "
+             "injects one"),
     "R178": (MET, ev(I_REBOOT_AFTER), "Reboot/FactoryReset run after the session"),
     "R179": (MET, ev(I_HTTPERR, I_RETRYCOUNT), ""),
     # 3.7.1.5
@@ -488,8 +518,9 @@ ROWS = {
     "R184": (NA, [], "binds the ACS"),
     "R185": (MET, ev(U_TABLE8), "events.c policies[]"),
     "R186": (MET, ev(I_RETRYCOUNT), ""),
-    "R187": (PARTIAL, ev(U_TABLE8), "see the Table 8 section: the table is complete as data, "
-             "but events confirmed by TransferComplete/DU responses are not produced yet"),
+    "R187": (MET, ev(U_TABLE8, T_WEB, T_AUTO), "Table 8 is data (events.c); every event we "
+             "produce is produced, including 7/10 confirmed by (Autonomous)TransferComplete"
+             "Response; the DU ones are n/a"),
     "R188": (MET, ev(I_FIRST, I_FR, I_URL_BOOTSTRAP), "first start, factory reset, URL change"),
     "R189": (MET, ev(I_BADV, I_KILL9, U_TABLE8), "BOOTSTRAP survives failures and kill -9; the "
              "others are discarded on BOOTSTRAP (endpoint_add_event)"),
@@ -497,25 +528,30 @@ ROWS = {
     "R191": (MET, ev(U_TABLE8), ""),
     "R192": (MET, ev(U_TABLE8), ""),
     "R193": (MET, ev(U_TABLE8, I_PASSIVE_REBOOT), "4 VALUE CHANGE: retried until reboot"),
-    "R194": (UNTESTED, ev(U_TABLE8, "S:proxier/session/session.c:session_finish"), "6 "
-             "CONNECTION REQUEST is never produced yet (issue 3); the policy exists"),
-    "R195": (FT, ev(U_TABLE8), "7 TRANSFER COMPLETE: policy in events.c, never produced yet"),
+    "R194": (UNTESTED, ev(U_TABLE8, H_CURL, "S:proxier/session/session.c:session_finish"),
+             "6 CONNECTION REQUEST is produced (HTTP, UDP, XMPP tests) and dropped when its "
+             "session fails (EV_RETRY_NEVER); no test fails a connection-request session"),
+    "R195": (MET, ev(U_TABLE8, T_WEB, T_KILL9), "kept until its last TransferComplete is "
+             "answered (session.c request_delivered), also while an M event of a transfer "
+             "that ended during the session waits; stored in the cache"),
     "R196": (NA, ev(U_TABLE8), "8 DIAGNOSTICS COMPLETE: no diagnostics are offered; policy in "
              "events.c"),
-    "R197": (FT, ev(U_TABLE8), "policy in events.c, event not produced yet"),
+    "R197": (MET, ev(U_TABLE8, T_AUTO), "deleted only when the last AutonomousTransferComplete "
+             "is answered"),
     "R198": (NA, [], "Software Module Management not offered"),
     "R199": (NA, [], "Software Module Management not offered"),
     "R200": (NA, [], "WAKEUP / StandbyPolicy not offered"),
     "R201": (MET, ev(I_REBOOT, U_TABLE8), ""),
     "R202": (MET, ev(I_SCHED_RESTART, U_TABLE8), ""),
-    "R203": (FT, ev(U_TABLE8), "policy in events.c"),
-    "R204": (FT, ev(U_TABLE8), "policy in events.c"),
-    "R205": (FT, ev(U_TABLE8), "policy in events.c"),
+    "R203": (MET, ev(U_TABLE8, T_WEB, T_FAULTS), "deleted with the TransferCompleteResponse "
+             "of its transfer"),
+    "R204": (MET, ev(U_TABLE8, T_SCHED), "as R203"),
+    "R205": (MET, ev(U_TABLE8, T_UPLOAD), "as R203"),
     "R206": (NA, [], "Software Module Management not offered"),
     "R207": (NA, [], "proxierd defines no vendor events"),
     "R208": (MET, ev(I_FIRST, I_PASSIVE), "one Inform carries every queued event"),
     "R209": (MET, ev(I_8005), "identical bytes re-sent"),
-    "R210": (FT, [], "no CPE requests other than Inform yet"),
+    "R210": (UNTESTED, ev(S_REQ_REPLY), "as R177: the request is retried in a later session"),
     "R211": (NA, [], "binds the ACS"), "R212": (NA, [], "binds the ACS"),
     "R213": (NA, [], "binds the ACS"), "R214": (NA, [], "binds the ACS"),
     "R215": (NA, [], "binds the ACS"), "R216": (NA, [], "binds the ACS"),
@@ -639,6 +675,158 @@ ROWS = {
     "R309": (MET, ev(I_OBJ_PERSIST), "a deleted row stays deleted after a restart"),
     "R310": (MET, ev(I_ADD_DEL), "key del-1 set; a failed DeleteObject leaves it"),
     "R311": (MET, ev(I_OBJ_9005, U_ADDDEL), ""),
+    # 3.4.3 File Transfers
+    "R103": (UNTESTED, ev("S:proxier/session/http_fetch.c:http_fetch_start",
+                          "S:proxier/session/http.c:http_conn_new"),
+             "option 2: every transfer has its own curl handle and connection while the "
+             "session keeps its own (a session's connection cache is private, CURLOPT_SHARE); "
+             "no test puts the file on the ACS's host and port"),
+    "R104": (MET, ev(T_TLS), "HTTPS with the [acs] CA settings, host name verified"),
+    "R105": (MET, ev(T_TLS), "https:// => TLS; no redirect from HTTPS to HTTP "
+             "(CURLOPT_REDIR_PROTOCOLS_STR)"),
+    "R106": (MET, ev(T_TLS, T_UPLOAD), "the server's challenge picks: Digest (download), Basic "
+             "(upload)"),
+    # A.3.2.8 Download
+    "R312": (MET, ev(T_WEB, T_FAULTS), "Status 1 in the DownloadResponse, then TransferComplete"),
+    "R313": (MET, ev(T_CFG, T_FW_BAD, T_FW), "success only after the apply action exited 0 "
+             "(firmware: after the reboot) or the file was stored"),
+    "R314": (MET, ev(T_CFG, T_FW_BAD), "the configured action is the criterion: exit 0 = in "
+             "use; non-zero = 9018"),
+    "R315": (MET, ev(T_FW), "a firmware is reported after the reboot, with 1 BOOT"),
+    "R316": (PARTIAL, ev(T_FW), "the TransferComplete goes in the first session after the "
+             "reboot, but SoftwareVersion is the restarted daemon's [device] software_version: "
+             "it shows the new image only if the image brings that configuration (see the gaps)"),
+    "R317": (MET, ev(T_FAULTS, T_FW_BAD), "each failure is reported once with its A.5.1 code, "
+             "never retried (a restart mid-transfer starts it again within its hour, R337)"),
+    "R318": (MET, ev(T_QUEUE), "every request is queued with its own time"),
+    "R319": (MET, ev(T_KILL9, T_SCHED), "rows in the cache (schema v2) from the request to the "
+             "TransferCompleteResponse"),
+    "R320": (MET, ev(T_QUEUE), "[transfer] max_queue (3..1000, default 8): the test queues 3 "
+             "and gets 9004 for the 4th"),
+    "R321": (MET, ev(T_WEB, T_FAULTS), "one TransferComplete per transfer, each once"),
+    "R322": (UNTESTED, ev(S_APPLY), "configuration files go to the config_action, which owns "
+             "their persistence; stored types stay in [transfer] dir"),
+    "R323": (NA, [], "binds whoever defines a vendor FileType"),
+    "R324": (MET, ev(T_FW, T_FW_BAD), "the domain-name half binds the FileType's definer; "
+             "\"1 Firmware Upgrade Image\" is accepted when [transfer] firmware_action is set "
+             "(9003 otherwise: firmware downloads are then not supported)"),
+    "R325": (NA, [], "binds the ACS / the vendor (one URL per firmware is what we accept)"),
+    "R326": (MET, ev(T_WEB), "\"2 Web Content\" is stored under its TargetFileName"),
+    "R327": (MET, ev(T_TLS), "each request fetches again (no cache): two Downloads of one URL "
+             "are two GETs; only http and https are offered (9013)"),
+    "R328": (MET, ev(T_CFG, T_FAULTS), "FileSize 0 means no limit is assumed"),
+    "R329": (MET, ev(T_CFG), "FileSize 0: fetched up to [transfer] max_file_size"),
+    "R330": (UNTESTED, ev(S_FETCHED), "a wrong FileSize is logged, never a failure; no test "
+             "sends a wrong one"),
+    "R331": (UNTESTED, ev("S:proxier/transfer/transfer.c:target_name"), "we never take a name "
+             "from the file: TargetFileName, else the URL's last segment, is used for stored "
+             "types; action types ignore it"),
+    "R332": (MET, ev(T_QUEUE), "a non-zero DelaySeconds never starts in the requesting session "
+             "and starts at its time"),
+    "R333": (UNTESTED, ev(S_CONSIDER), "not begun within an hour of its time => failed, "
+             "reported with 9010; no test waits an hour"),
+    "R334": (UNTESTED, ev(S_FETCHED), "the apply starts as soon as the fetch completes"),
+    "R335": (UNTESTED, ev(S_FETCHED), "as R334 (the Multicast half is n/a: only http/https)"),
+    "R336": (NA, [], "Multicast downloads are not offered (only http/https; others are 9013)"),
+    "R337": (MET, ev(T_KILL9, T_SCHED), "the Multicast half is n/a; a queued or interrupted "
+             "transfer is taken up again after a restart (transfer.c recover)"),
+    "R338": (NA, [], "SuccessURL: downloads are never initiated by a browser here"),
+    "R339": (NA, [], "as R338"),
+    "R340": (NA, [], "FailureURL: as R338"),
+    "R341": (NA, [], "as R338"),
+    "R342": (MET, ev(T_WEB), "Status is always 1: a TransferComplete follows"),
+    "R343": (MET, ev(T_QUEUE), "9004"),
+    "R344": (MET, ev(T_REQ), "userinfo in the URL => 9003"),
+    "R345": (MET, ev(T_REQ), "a FileSize beyond [transfer] max_file_size (the space we give "
+             "to downloads; free disk space is not looked at) => 9010"),
+    # A.3.3.2 TransferComplete / A.3.3.3 AutonomousTransferComplete
+    "R358": (UNTESTED, ev(S_REQ_REPLY, "S:proxier/transfer/transfer.c:delivered"), "the row "
+             "and the event stay until the matching response: 8005 re-sends the identical "
+             "request (up to max_retry_requests), another fault or a failed session leaves it "
+             "for the next session; no test answers a TransferComplete with a fault"),
+    "R359": (MET, ev(T_WEB, T_FAULTS), "StartTime recorded when the transfer starts; the "
+             "Unknown Time if it never started"),
+    "R360": (MET, ev(T_WEB), "CompleteTime recorded at the outcome"),
+    "R361": (UNTESTED, ev(S_REQ_REPLY), "as R358"),
+    "R362": (NA, [], "binds whoever defines a vendor FileType"),
+    "R363": (UNTESTED, ev(S_FILL), "StartTime recorded as for TransferComplete; the "
+             "autonomous test does not look at it"),
+    "R364": (UNTESTED, ev(S_FILL), "as R363, CompleteTime"),
+    # A.4.1.5 Upload
+    "R370": (MET, ev(T_UPLOAD), "a refused upload is reported (9012), not retried"),
+    "R371": (MET, ev(T_UPLOAD, T_QUEUE), "one queue for every kind of transfer"),
+    "R372": (UNTESTED, ev(S_RECOVER), "uploads are rows like downloads; only downloads are "
+             "restarted in a test"),
+    "R373": (MET, ev(T_QUEUE), "one queue, max_queue counts uploads too"),
+    "R374": (MET, ev(T_UPLOAD), ""),
+    "R375": (NA, [], "binds whoever defines a vendor FileType"),
+    "R376": (MET, ev(T_UPLOAD), "HTTP PUT of the configured file (file server records it)"),
+    "R377": (UNTESTED, ev(S_CONSIDER), "same scheduling as Download (R332); no test delays "
+             "an upload"),
+    "R378": (UNTESTED, ev(S_CONSIDER, S_RECOVER), "reported as failed, but with 9010 "
+             "(Download failure) where 9011 is the upload code: see the gaps"),
+    "R379": (MET, ev(T_UPLOAD), "Status is always 1: a TransferComplete follows"),
+    "R380": (UNTESTED, ev(S_CHECK), "the queue check Download uses (tested there, R343)"),
+    "R381": (UNTESTED, ev(S_CHECK_URL), "the URL check Download uses (tested there, R344)"),
+    # A.4.1.7 GetAllQueuedTransfers
+    "R383": (NA, [], "binds whoever defines a vendor FileType"),
+    # A.4.1.8 ScheduleDownload
+    "R384": (MET, ev(U_WIN_NEXT, U_WIN_CHECK), "the second window is used when the first "
+             "is missed"),
+    "R385": (MET, ev(T_SCHED), "a completion is announced only when no session runs, so its "
+             "TransferComplete is in a later session"),
+    "R386": (MET, ev(T_SCHED), "same apply as Download (R313)"),
+    "R387": (MET, ev(T_SCHED), "as R314"),
+    "R388": (UNTESTED, ev("S:proxier/transfer/transfer.c:complete_after_reboot"), "same "
+             "firmware path as Download (R315); no ScheduleDownload of a firmware is tested"),
+    "R389": (PARTIAL, ev("S:proxier/transfer/transfer.c:complete_after_reboot"), "as R316 "
+             "(same firmware path; no ScheduleDownload of a firmware is tested)"),
+    "R390": (MET, ev(T_SCHED), "no usable window => 9020, reported; MaxRetries is not used "
+             "(no retries, which every value permits)"),
+    "R391": (MET, ev(T_SCHED), "each request keeps its own windows"),
+    "R392": (MET, ev(T_SCHED), "rows in the cache: the test stops the daemon while "
+             "ScheduleDownloads wait for their windows and they run after the restart"),
+    "R393": (MET, ev(T_QUEUE), "one queue for every kind of transfer"),
+    "R394": (MET, ev(T_SCHED), ""),
+    "R395": (UNTESTED, ev(S_APPLY), "as R322"),
+    "R396": (PARTIAL, ev(U_WIN_NEXT, S_FETCHED), "a download starts only inside a window, "
+             "but the apply follows the fetch without checking that the window is still open: "
+             "a fetch that outlasts the window is applied after it (see the gaps)"),
+    "R397": (NA, [], "binds whoever defines a vendor FileType"),
+    "R398": (UNTESTED, ev("S:proxier/transfer/transfer_apply.c:transfer_apply_supported"),
+             "the domain-name half binds the definer; \"1 Firmware Upgrade Image\" is accepted "
+             "with firmware_action set; no test schedules one"),
+    "R399": (NA, [], "binds the ACS / the vendor"),
+    "R400": (MET, ev(T_SCHED), "\"2 Web Content\" is stored (the test's ScheduleDownloads)"),
+    "R401": (UNTESTED, ev("S:proxier/transfer/transfer.c:start"), "each transfer fetches "
+             "again, as for Download (R327)"),
+    "R402": (MET, ev(T_SCHED), "FileSize 0 in the test's requests"),
+    "R403": (MET, ev(T_SCHED), "as R329"),
+    "R404": (UNTESTED, ev(S_FETCHED), "as R330"),
+    "R405": (PARTIAL, ev(T_SCHED, U_WIN_NEXT), "performed inside a window; applied right "
+             "after the fetch, possibly past the window's end (R396)"),
+    "R406": (MET, ev(T_SCHED, U_WIN_CHECK), "one or two windows accepted; overlapping, "
+             "backwards or zero windows => 9003"),
+    "R407": (NA, [], "binds whoever defines a vendor WindowMode"),
+    "R408": (NA, [], "binds whoever defines a vendor WindowMode"),
+    "R409": (MET, ev(U_WIN_CHECK, T_SCHED), "\"1 At Any Time\": starts at the window's start"),
+    "R410": (MET, ev(T_SCHED), "\"2 Immediately\": started at the window's start"),
+    "R411": (MET, ev(T_SCHED, U_WIN_NEXT), "\"3 When Idle\" is supported; idle means no CWMP "
+             "session runs, the only activity proxierd knows of (see the gaps)"),
+    "R412": (NA, ev(T_SCHED), "the optional \"4 Confirmation Needed\" is not offered "
+             "(no user to ask): refused with 9003 as R415 says"),
+    "R413": (UNTESTED, ev("S:proxier/transfer/transfer_windows.c:transfer_windows_format"),
+             "UserMessage is never used (not even stored)"),
+    "R414": (UNTESTED, ev(S_CHECK), "the queue check Download uses (tested there, R343)"),
+    "R415": (MET, ev(T_SCHED, U_WIN_CHECK, T_REQ), "unsupported mode, overlap, zero windows "
+             "=> 9003 (userinfo: the URL check of Download)"),
+    "R416": (UNTESTED, ev(S_CHECK), "the FileSize check Download uses (tested there, R345)"),
+    # A.4.1.9 CancelTransfer
+    "R417": (MET, ev(T_QUEUE), "a running transfer => 9021; a queued one is removed and never "
+             "reported"),
+    "R418": (UNTESTED, ev("S:proxier/transfer/transfer.c:transfer_queue_cancel"), "every "
+             "matching queued transfer is cancelled, 9021 if one of them runs or is done; the "
+             "test's CommandKeys are all different"),
     # A.3.2.9 Reboot
     "R346": (MET, ev(I_REBOOT_AFTER), ""),
     "R347": (NA, [], "no configuration change needs a reboot"),
@@ -673,7 +861,7 @@ ROWS = {
     # K XMPP Connection Requests
     "R568": (MET, ev(X_CR, X_JID), "STARTTLS (certificate checked against the CA file and "
              "the JID domain), SASL, resource bind (xmpp_thread.c)"),
-    "R569": (MET, ev(X_CR, X_FOREIGN, X_RESTART), "one stream per endpoint, whitespace "
+    "R569": (MET, ev(X_CR, X_IGNORED, X_RESTART), "one stream per endpoint, whitespace "
              "keepalive, reconnect with back-off"),
     "R570": (MET, ev(U_XMPP_SCHEMA, X_JID, X_BY_ACS), "XMPPBasic:1 and XMPPConnReq:1 "
              "parameters: Device.XMPP.Connection.{i}. and the ManagementServer ConnReq* ones"),
@@ -681,28 +869,28 @@ ROWS = {
              "disabling it ends the stream"),
     "R572": (MET, ev(X_JID, X_RESTART, U_XMPP_RETRY), "ConnReqJabberID = bound JID; "
              "whitespace keepalive every KeepAliveInterval; reconnect per Appendix III.4.5"),
-    "R573": (PARTIAL, ev(X_JID), "the stream is opened at start-up in parallel with the boot "
-             "session, not before it; the last bound JID is kept in the cache, so an "
-             "unchanged JID is on the boot Inform's data and a changed one follows as a "
-             "4 VALUE CHANGE"),
+    "R573": (MET, ev(X_BOOT_JID, X_BOOT_SILENT, X_BOOT_REFUSED), "the BOOT session waits for "
+             "the stream ([xmpp] boot_wait, at most; not when the server refuses), so a changed "
+             "ConnReqJabberID rides on the BOOT Inform as 4 VALUE CHANGE"),
     "R574": (MET, ev(X_CR), "TLS is negotiated whenever the server offers it and required "
              "with UseTLS (the [xmpp] default); requests over a stream without TLS are refused"),
     "R575": (MET, ev(X_CR), "SASL (SCRAM-SHA-1 with Prosody) before any request is accepted"),
-    "R576": (MET, ev(X_FOREIGN, X_BARE, U_XMPP_JIDS), "ConnReqAllowedJabberIDs: bare entry = "
+    "R576": (MET, ev(X_IGNORED, X_BARE, U_XMPP_JIDS), "ConnReqAllowedJabberIDs: bare entry = "
              "any resource, full entry = exact, local part and domain case-insensitive"),
     "R577": (UNTESTED, ev("S:proxier/connreq/connreq.c:connreq_start"), "every transport of "
              "transports[] runs side by side"),
-    "R578": (MET, ev(X_AUTH, X_FOREIGN), "JID, TLS, username and password checked on the "
-             "loop before connreq_admit"),
+    "R578": (MET, ev(X_AUTH, X_IGNORED, X_FOREIGN_PW), "JID, TLS, username and password "
+             "checked on the loop before connreq_admit"),
     "R579": (MET, ev(X_CR), "6 CONNECTION REQUEST session, one per accepted request"),
     "R580": (MET, ev(X_RATE), "connreq_admit's token bucket"),
     "R581": (MET, ev(X_RATE), "error code 503 service-unavailable, Figure 21"),
     "R582": (MET, ev(X_BUSY), "the running session goes on"),
     "R583": (MET, ev(X_BUSY), "option (a): 503 service-unavailable during a session"),
     "R584": (NA, [], "option (b) is not taken (R583)"),
-    "R585": (PARTIAL, ev(X_AUTH, X_FOREIGN), "RFC 6120 8.2.3 wants an answer to every IQ: a "
-             "request that fails validation gets service-unavailable (JID not allowed, "
-             "no TLS) or not-authorized (wrong credentials), and starts nothing"),
+    "R585": (MET, ev(X_IGNORED, X_FOREIGN_PW, X_REFUSED), "a request from a JID not allowed or "
+             "over a stream without TLS gets no reply and starts nothing ([xmpp] "
+             "ignore_unauthorized_jids, default true; false answers 503 service-unavailable); "
+             "an allowed JID with wrong credentials gets not-authorized (R591)"),
     "R590": (MET, ev(X_UNKNOWN, U_XMPP_REPLY), "other IQ get/set: service-unavailable"),
     "R591": (MET, ev(X_AUTH, U_XMPP_REPLY), "Figure 22, no code attribute, request echoed"),
     # G UDP Connection Requests and STUN
@@ -724,9 +912,9 @@ ROWS = {
              "MESSAGE-INTEGRITY (key STUNPassword)"),
     "R492": (MET, ev(G_401, U_STUN_MI), "responses to a signed request without valid "
              "integrity are discarded"),
-    "R493": (NOT_YET, ev("S:proxier/connreq/udp_cr.c:local_address"), "the local address is "
+    "R493": (PARTIAL, ev("S:proxier/connreq/udp_cr.c:local_address"), "the local address is "
              "determined when STUN is (re)configured; a later change of it is only seen at the "
-             "next keep-alive's mapped address"),
+             "next keep-alive's mapped address, and NATDetected compares with the old one"),
     "R494": (MET, ev(G_NAT, G_401), "integrity only in the retry after a 401"),
     "R495": (MET, ev(G_NAT, U_G_KEEP), "keep-alive from the connection-request port"),
     "R496": (MET, ev(U_G_KEEP), "the period is never below STUNMinimumKeepAlivePeriod"),
@@ -781,8 +969,8 @@ TABLE5 = [
     # (method, CPE requirement, our status, evidence, note)
     ("GetRPCMethods", "REQUIRED", MET, [I_RPCM], "rpc.c handle_get_rpc_methods lists the methods "
      "with a handler"),
-    ("SetParameterValues", "REQUIRED", MET, [I_SPV_OK, I_SPV_ATOMIC], "see the cross-provider "
-     "atomicity gap"),
+    ("SetParameterValues", "REQUIRED", MET, [I_SPV_OK, I_SPV_ATOMIC, I_SPV_SPANNING],
+     "atomic across providers"),
     ("GetParameterValues", "REQUIRED", MET, [I_GPV_TYPES, I_GPV_9005], ""),
     ("GetParameterNames", "REQUIRED", MET, [I_GPN_ALL, I_GPN_9005], ""),
     ("SetParameterAttributes", "REQUIRED", MET, [I_ATTR_012, I_ATTR_ATOMIC], ""),
@@ -790,21 +978,28 @@ TABLE5 = [
     ("AddObject", "REQUIRED", MET, [I_ADD, I_OBJ_9005, I_OBJ_PERSIST], ""),
     ("DeleteObject", "REQUIRED", MET, [I_ADD_DEL, I_OBJ_9005], ""),
     ("Reboot", "REQUIRED", MET, [I_REBOOT, I_REBOOT_AFTER], ""),
-    ("Download", "REQUIRED if downloads are supported", FT, [I_9000], "answered 9000 today"),
-    ("ScheduleDownload", "OPTIONAL", FT, [], "answered 9000"),
-    ("Upload", "OPTIONAL", FT, [], "answered 9000"),
+    ("Download", "REQUIRED if downloads are supported", MET, [T_WEB, T_REQ, T_FAULTS],
+     "rpc_transfer.c on the queue of proxier/transfer/"),
+    ("ScheduleDownload", "OPTIONAL", PARTIAL, [T_SCHED, U_WIN_NEXT], "modes 1-3; \"4 "
+     "Confirmation Needed\" is 9003; the apply is not held to the window (R396)"),
+    ("Upload", "OPTIONAL", MET, [T_UPLOAD], "FileTypes 1 and 2 from [transfer] upload_config / "
+     "upload_log; the others are 9003"),
     ("FactoryReset", "OPTIONAL", MET, [I_FR], ""),
-    ("GetQueuedTransfers (deprecated)", "OPTIONAL", NA, [], "answered 9000"),
-    ("GetAllQueuedTransfers", "OPTIONAL", FT, [], "answered 9000"),
-    ("CancelTransfer", "OPTIONAL", FT, [], "answered 9000"),
-    ("ScheduleInform", "OPTIONAL", MET, [I_SCHED, I_SCHED_TWO], "see the CommandKey-update gap"),
-    ("ChangeDUState", "OPTIONAL", NA, [], "answered 9000"),
-    ("SetVouchers (deprecated)", "OPTIONAL", NA, [], "answered 9000"),
-    ("GetOptions (deprecated)", "OPTIONAL", NA, [], "answered 9000"),
+    ("GetQueuedTransfers (deprecated)", "OPTIONAL", MET, [T_QUEUE], "the ACS's transfers, "
+     "States 1-3"),
+    ("GetAllQueuedTransfers", "OPTIONAL", MET, [T_QUEUE], "autonomous ones included"),
+    ("CancelTransfer", "OPTIONAL", MET, [T_QUEUE], "9021 once a transfer runs"),
+    ("ScheduleInform", "OPTIONAL", MET, [I_SCHED, I_SCHED_TWO, I_SCHED_SAME_KEY],
+     "the same CommandKey updates the queued one"),
+    ("ChangeDUState", "OPTIONAL", NA, [I_9000], "answered 9000"),
+    ("SetVouchers (deprecated)", "OPTIONAL", NA, [I_9000], "answered 9000"),
+    ("GetOptions (deprecated)", "OPTIONAL", NA, [I_9000], "answered 9000"),
     ("Inform (CPE calls)", "REQUIRED", MET, [I_FIRST, I_8005], ""),
     ("GetRPCMethods (CPE calls)", "OPTIONAL", NA, [], "never called"),
-    ("TransferComplete (CPE calls)", "REQUIRED if transfers are supported", FT, [], ""),
-    ("AutonomousTransferComplete (CPE calls)", "OPTIONAL", FT, [], ""),
+    ("TransferComplete (CPE calls)", "REQUIRED if transfers are supported", MET,
+     [T_WEB, T_FAULTS, T_UPLOAD], "a fault answering it has no test (R358)"),
+    ("AutonomousTransferComplete (CPE calls)", "OPTIONAL", MET, [T_AUTO],
+     "for the control socket's download/upload, per AutonomousTransferCompletePolicy"),
     ("DUStateChangeComplete (CPE calls)", "OPTIONAL (required with ChangeDUState)", NA, [], ""),
     ("AutonomousDUStateChangeComplete (CPE calls)", "OPTIONAL", NA, [], ""),
     ("RequestDownload (CPE calls)", "OPTIONAL", NA, [], "never called"),
@@ -825,16 +1020,19 @@ TABLE8 = [
      MET, [I_FORCED_ACTIVE, I_PASSIVE, I_PASSIVE_REBOOT], ""),
     ("5 KICKED (deprecated)", "Single", "KickedResponse", "MAY retry", NA, [],
      "Annex D not offered; policy row in events.c"),
-    ("6 CONNECTION REQUEST", "Single", "InformResponse", "MUST NOT retry", CR, [U_TABLE8],
-     "policy and discard-on-failure (session_finish) exist; never produced yet"),
+    ("6 CONNECTION REQUEST", "Single", "InformResponse", "MUST NOT retry", UNTESTED,
+     [H_CURL, G_CR, X_CR, U_TABLE8], "produced by the three transports; the discard when its "
+     "session fails (session_finish) has no test"),
     ("7 TRANSFER COMPLETE", "Single", "TransferCompleteResponse",
-     "never discarded (except BOOTSTRAP)", FT, [U_TABLE8], "policy row only"),
+     "never discarded (except BOOTSTRAP)", MET, [T_WEB, T_KILL9, U_TABLE8],
+     "deleted after the session's last TransferCompleteResponse, kept while another M event "
+     "waits (session.c request_delivered)"),
     ("8 DIAGNOSTICS COMPLETE", "Single", "InformResponse", "retry until reboot", NA, [],
      "no diagnostics offered; policy row in events.c"),
     ("9 REQUEST DOWNLOAD", "Single", "RequestDownloadResponse", "MAY retry", NA, [],
      "RequestDownload never called"),
     ("10 AUTONOMOUS TRANSFER COMPLETE", "Single", "AutonomousTransferCompleteResponse",
-     "never discarded (except BOOTSTRAP)", FT, [], "policy row only"),
+     "never discarded (except BOOTSTRAP)", MET, [T_AUTO, U_TABLE8], ""),
     ("11 DU STATE CHANGE COMPLETE", "Single", "DUStateChangeCompleteResponse",
      "never discarded (except BOOTSTRAP)", NA, [], "SMM not offered"),
     ("12 AUTONOMOUS DU STATE CHANGE COMPLETE", "Single",
@@ -847,11 +1045,11 @@ TABLE8 = [
     ("M ScheduleInform", "Multiple", "InformResponse", "never discarded (except BOOTSTRAP)", MET,
      [I_SCHED_TWO, I_SCHED_RESTART], ""),
     ("M Download", "Multiple", "TransferCompleteResponse", "never discarded (except BOOTSTRAP)",
-     FT, [U_TABLE8], "policy row only"),
+     MET, [T_WEB, T_FAULTS, U_TABLE8], "with the CommandKey; one per transfer"),
     ("M ScheduleDownload", "Multiple", "TransferCompleteResponse",
-     "never discarded (except BOOTSTRAP)", FT, [], "policy row only"),
+     "never discarded (except BOOTSTRAP)", MET, [T_SCHED, U_TABLE8], ""),
     ("M Upload", "Multiple", "TransferCompleteResponse", "never discarded (except BOOTSTRAP)",
-     FT, [], "policy row only"),
+     MET, [T_UPLOAD, U_TABLE8], ""),
     ("M ChangeDUState", "Multiple", "DUStateChangeCompleteResponse",
      "never discarded (except BOOTSTRAP)", NA, [], "SMM not offered"),
     ("M <vendor method> / X <vendor> <event>", "not specified", "vendor", "vendor", NA,
@@ -862,16 +1060,62 @@ GAPS = [
     ("R349", "proxier/main.c `hook_reboot` / `hook_factory_reset`",
      "The loop is broken as soon as this endpoint's session ends; with Virtual CWMP Devices "
      "the reboot SHOULD wait until every endpoint's session is over."),
-    ("R075, R074", "proxier/session/http.c `http_set_tls`",
-     "Certificate validity dates are always checked and the daemon never waits for clock "
-     "synchronisation: a gateway without RTC booting at 1970 cannot open an HTTPS session "
-     "until NTP runs. Either wait for time sync or relax the date checks while unsynchronised."),
+    ("R074", "proxier/session/http.c `tls_ctx_setup`",
+     "The daemon never waits for clock synchronisation (SHOULD). R075 is met by a heuristic: "
+     "certificate dates are ignored only while the clock reads before 2026-01-01 "
+     "(HTTP_CLOCK_FLOOR); a clock that is wrong but later (a stale RTC) is trusted and can "
+     "refuse a valid ACS certificate. Waiting for NTP (or an [acs] setting naming a "
+     "time-sync flag file) would close both."),
+    ("R396, R405", "proxier/transfer/transfer.c `on_fetched`",
+     "A ScheduleDownload starts only inside a time window, but its file is applied as soon as "
+     "the fetch ends, without asking transfer_windows_next whether the window is still open: a "
+     "fetch that outlasts its window is applied outside it (\"MUST never apply a downloaded "
+     "file outside of a time window\"). Keep the fetched file and apply it at the next "
+     "window's start, or report 9020 when none is left."),
+    ("R378 (and docs/operations.md)", "proxier/transfer/transfer.c `consider`",
+     "An Upload that cannot begin within an hour of its time is reported with "
+     "PX_ERR_DOWNLOAD_FAILURE (9010); A.5.1's code for an upload is 9011, and "
+     "docs/operations.md says \"uploads fail with 9011 (9012 for credentials)\". Pick the code "
+     "by kind as `start` already does."),
+    ("R411", "proxier/transfer/transfer_windows.c `transfer_windows_next`",
+     "\"3 When Idle\" means \"no CWMP session runs\": proxierd knows nothing of the "
+     "subscriber's use, so a \"1 Firmware Upgrade Image\" scheduled When Idle is applied and "
+     "reboots the gateway whenever no session runs, which is the interruption of service that "
+     "mode forbids. Refuse firmware with When Idle (9003) or ask the platform (an "
+     "[transfer] idle_command)."),
+    ("R316, R389", "proxier/gateway/gateway.c (DeviceInfo.SoftwareVersion from [device] "
+     "software_version)",
+     "A firmware Download is reported successful in the first session after the reboot, but "
+     "SoftwareVersion is the configured string (default: proxierd's own version), so it shows "
+     "the new image only if the image ships a new configuration. The firmware_action contract "
+     "(install, exit 0, let proxierd reboot) is documented; an action that reboots the box "
+     "itself leaves the transfer \"applying\" and it is reported as 9010 after the restart "
+     "although the image was installed."),
+    ("R493, R498-R500, R484", "proxier/connreq/udp_cr.c `local_address`, `timer_cb`; "
+     "proxier/gateway/gateway_schema.c",
+     "Annex G: a change of the local address is only noticed through the next keep-alive "
+     "(NATDetected compares with the address taken when STUN was configured), and the "
+     "binding timeout is never discovered (no secondary port, no RESPONSE-ADDRESS): the "
+     "keep-alive period is STUNMaximumKeepAlivePeriod, else the minimum, else 30 s. The "
+     "UDPConnReq:1 profile's UDPConnectionRequestAddressNotificationLimit is not in the "
+     "gateway schema."),
     ("Untested claims", "tests/",
      "Implemented but without a test: host-name check of the ACS certificate (R071) and of a "
      "redirected TLS session (R073/R099); several cookies (R089, TestACS.extra_cookies is "
      "unused); the 30 s timeout floor (R086); the post-reboot reset of the Table 3 range "
      "(R033); the default 5/2000 (R035); a new event cutting a retry wait short (R031); "
      "crash (kill -9) during AddObject/DeleteObject/SetParameterAttributes (R288, R308, R260)."),
+    ("Untested transfer and connection-request claims", "tests/integration/test_transfer.py, "
+     "test_connreq_*.py",
+     "A fault or 8005 answering a TransferComplete / AutonomousTransferComplete (R358, R361, "
+     "R177, R210: the test ACS can inject(\"TransferComplete\", fault=8005), no daemon test "
+     "does); the one-hour start limit (R333, R377, R378); a wrong FileSize (R330); a "
+     "CancelTransfer matching several transfers (R418); an Upload that is delayed, restarted "
+     "or refused for a full queue or userinfo (R372, R377, R380, R381); ScheduleDownload's "
+     "9004/9010 and a scheduled firmware (R414, R416, R388); the times of an "
+     "AutonomousTransferComplete (R363, R364); a file on the ACS's own host and port (R103); "
+     "a failed 6 CONNECTION REQUEST session not being retried (R194); a GET with a body to the "
+     "connection-request URL (R054)."),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -993,6 +1237,11 @@ def decide(req):
     return (d[0], [d[1]] if d[1] else [], d[2])
 
 
+def plan_of(status):
+    """"not yet (virtual devices)" -> "virtual devices"; a bare "not yet" has no plan."""
+    return status[9:-1] if status != NOT_YET else "without a plan"
+
+
 def base_status(status):
     return NOT_YET if status.startswith("not yet") else status
 
@@ -1011,8 +1260,8 @@ def render(reqs, spec_rel):
       "test or function does not exist.\n")
     w("Status: **met** = implemented and shown by the named test; **met, untested** = "
       "implemented, no test shows it (the source is named); **partial** = what is missing is "
-      "said; **not yet** = planned (issue 3: connection requests, STUN, XMPP; issue 4: file "
-      "transfers; virtual devices: Annex J adapters); **n/a** = binds the ACS or another "
+      "said; **not yet** = not done: planned (virtual devices: Annex J adapters) or without a "
+      "plan yet (the row says what is missing); **n/a** = binds the ACS or another "
       "party, or an optional feature proxierd deliberately does not offer.\n")
     w("Test names: `tests/integration/test_X.py::Class::test` (Python, run by ctest as "
       "`integration/test_X`, every CPE message schema-validated and protocol-checked by the "
@@ -1023,7 +1272,7 @@ def render(reqs, spec_rel):
         w(f"| {s} | {counts.get(s, 0)} |")
     w(f"| **total** | **{len(reqs)}** |\n")
     ny = Counter(s for _, s, _, _ in decided if s.startswith("not yet"))
-    w("Not yet, by plan: " + ", ".join(f"{k[9:-1]} {v}" for k, v in sorted(ny.items())) + ".\n")
+    w("Not yet: " + ", ".join(f"{plan_of(k)} {v}" for k, v in sorted(ny.items())) + ".\n")
     w("Contents: [requirements by section](#requirements-by-section) · "
       "[Table 5: RPC support](#table-5-rpc-support) · [Table 8: events](#table-8-events) · "
       "[Gaps found](#gaps-found)\n")
