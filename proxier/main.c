@@ -260,8 +260,10 @@ int main(int argc, char **argv)
     struct daemon d = {0};
     signal(SIGPIPE, SIG_IGN);
     config_defaults(&d.cfg);
-    if (parse_args(&d.cfg, argc, argv) != 0)
+    if (parse_args(&d.cfg, argc, argv) != 0) {
+        config_free(&d.cfg);
         return 2;
+    }
     log_setup(d.cfg.log_syslog ? LOG_TARGET_SYSLOG : LOG_TARGET_STDERR, d.cfg.log_level,
               d.cfg.log_trace);
     curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -208,7 +208,9 @@ static double retry_wait_seconds(const struct endpoint *ep)
 
 static void free_session_cb(evutil_socket_t fd, short what, void *arg)
 {
-    session_free(arg);
+    struct endpoint *ep = arg;
+    session_free(ep->finished_session);
+    ep->finished_session = NULL;
 }
 
 static bool run_pending_actions(struct endpoint *ep)
@@ -245,8 +247,11 @@ static size_t queued_events(struct endpoint *ep)
 void endpoint_session_ended(struct endpoint *ep, bool success)
 {
     /* The session may be inside its own HTTP callback: free it from the loop. */
-    if (ep->session)
-        event_base_once(ep->env.base, -1, EV_TIMEOUT, free_session_cb, ep->session, NULL);
+    if (ep->session) {
+        session_free(ep->finished_session); /* one that ended just before (not yet freed) */
+        ep->finished_session = ep->session;
+        event_active(ep->free_session, 0, 0);
+    }
     ep->session = NULL;
     char count[16];
     if (success) {
@@ -459,6 +464,7 @@ struct endpoint *endpoint_new(const struct endpoint_env *env, const char *key,
     ep->udp_cr_address = strdup("");
     ep->conn_req_jabber_id = strdup("");
     ep->kick = event_new(env->base, -1, 0, kick_cb, ep);
+    ep->free_session = event_new(env->base, -1, 0, free_session_cb, ep);
     ep->retry_timer = evtimer_new(env->base, retry_cb, ep);
     ep->periodic_timer = evtimer_new(env->base, periodic_cb, ep);
     ep->schedule_timer = evtimer_new(env->base, schedule_cb, ep);
@@ -509,6 +515,8 @@ void endpoint_free(struct endpoint *ep)
     ep->stopping = true;
     if (ep->session)
         session_free(ep->session);
+    session_free(ep->finished_session); /* the loop may have stopped before freeing it */
+    event_free(ep->free_session);
     event_free(ep->kick);
     event_free(ep->retry_timer);
     event_free(ep->periodic_timer);

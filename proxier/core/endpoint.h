@@ -99,6 +99,8 @@ struct endpoint {
                                    soon as the last hold is released) */
     unsigned session_holds;     /* endpoint_hold() minus endpoint_release() */
     struct event *kick;         /* zero-delay event that starts a session */
+    struct session *finished_session; /* ended, freed from the loop by free_session */
+    struct event *free_session;
     struct event *retry_timer;  /* Table 3 wait after a failed session */
     bool retry_waiting;
     unsigned retry_count;       /* persisted: RetryCount of the next Inform */

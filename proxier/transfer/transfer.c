@@ -375,6 +375,15 @@ static void on_fetched(void *arg, const struct http_fetch_result *res)
         complete(x, 0, NULL);
         return;
     }
+    /* A.4.1.8: a scheduled download is applied only within one of its time windows (here
+     * by time alone: a session running now does not close a "When Idle" window). */
+    int64_t at;
+    if (x->kind == XFER_SCHEDULE_DOWNLOAD &&
+        transfer_windows_next(x->windows, x->created, time(NULL), false, &at) != 1) {
+        complete(x, PX_ERR_DOWNLOAD_TIME_WINDOW,
+                 "the download ended after its time window had closed: not applied");
+        return;
+    }
     /* A.3.2.8: FileSize is a hint; a download MUST NOT fail only because it was wrong. */
     if (x->file_size && (uint64_t)x->file_size != res->bytes)
         LOG_WARN("transfer", "%s: %s has %llu bytes, FileSize said %lld", ep->key, x->url,
@@ -460,7 +469,7 @@ static void consider(struct xfer *x)
         arm(x, x->due);
         return;
     } else if (now > x->due + START_GRACE_S) {
-        complete(x, PX_ERR_DOWNLOAD_FAILURE,
+        complete(x, x->kind == XFER_UPLOAD ? PX_ERR_UPLOAD_FAILURE : PX_ERR_DOWNLOAD_FAILURE,
                  "could not start within one hour of the requested time");
         return;
     }

@@ -286,6 +286,20 @@ class Schedule(TransferCase):
         self.assertIn("window", tc["fault_string"])
 
 
+    def test_a_download_that_outlives_its_window_is_not_applied(self):
+        # A.4.1.8: the file is applied only within a time window; this one closes (2 s)
+        # while the slow file is still arriving (about 4 s)
+        self.fs.files["/slow.bin"] = b"x" * 20 * 1024
+        self.fs.slow["/slow.bin"] = 0.2
+        self.acs.queue(m.rpc_schedule_download(self.fs.url("/slow.bin"),
+                                               [(0, 2, "1 At Any Time", "", 0)],
+                                               key="sd-late", target="late.bin"))
+        self.start()
+        tc = self.assert_reported("sd-late", 9020, event="M ScheduleDownload")
+        self.assertIn("after its time window", tc["fault_string"])
+        self.assertFalse(os.path.exists(os.path.join(self.files, "late.bin")))
+
+
 class Upload(TransferCase):
     fs_options = {"auth": "basic"}
 
