@@ -1,6 +1,7 @@
 /*
  * stun.c: RFC 3489 Binding Request encoder and message decoder for TR-069 Annex G
- * (G.2.1.1 binding discovery, G.2.1.3 Table 107 attributes). See stun.h.
+ * (G.2.1.1 binding discovery, G.2.1.2 RESPONSE-ADDRESS for binding-timeout discovery,
+ * G.2.1.3 Table 107 attributes). See stun.h.
  */
 #include "proxier/connreq/stun.h"
 
@@ -53,19 +54,49 @@ static void integrity_hmac(const uint8_t *msg, size_t len, const char *key,
     HMAC(EVP_sha1(), key, (int)strlen(key), text, padded, mac, &mac_len);
 }
 
+/* Address attribute value (RFC 3489 11.2.1): 0, family, port, address. Returns its length,
+ * 0 for an unknown family. */
+static size_t address_value(const struct sockaddr_storage *sa, uint8_t v[20])
+{
+    v[0] = 0;
+    if (sa->ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+        v[1] = 0x01;
+        memcpy(v + 2, &sin->sin_port, 2); /* both in network order */
+        memcpy(v + 4, &sin->sin_addr, 4);
+        return 8;
+    }
+    if (sa->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+        v[1] = 0x02;
+        memcpy(v + 2, &sin6->sin6_port, 2);
+        memcpy(v + 4, &sin6->sin6_addr, 16);
+        return 20;
+    }
+    return 0;
+}
+
 int stun_build_request(const struct stun_request *req, uint8_t *out, size_t cap)
 {
     size_t ulen = req->username ? strlen(req->username) : 0;
     size_t upadded = (ulen + 3) / 4 * 4;
+    uint8_t addr[20];
+    size_t alen = req->response_address ? address_value(req->response_address, addr) : 0;
     if (ulen > STUN_MAX_USERNAME || cap < STUN_MAX_MESSAGE)
+        return -1;
+    /* G.2.1.3: 0xC001 only from the primary port; RESPONSE-ADDRESS only from another one */
+    if (req->response_address && (!alen || req->connection_request_binding))
         return -1;
     size_t at = STUN_HEADER_LEN;
     if (req->connection_request_binding)
         at = put_attr(out, at, STUN_ATTR_CONNECTION_REQUEST_BINDING, STUN_CRB_VALUE,
                       STUN_CRB_LEN);
-    /* Table 107: BINDING-CHANGE only together with CONNECTION-REQUEST-BINDING */
+    /* Table 107: BINDING-CHANGE only together with CONNECTION-REQUEST-BINDING (so never
+     * with RESPONSE-ADDRESS, as G.2.1.3 also requires) */
     if (req->binding_change && req->connection_request_binding)
         at = put_attr(out, at, STUN_ATTR_BINDING_CHANGE, NULL, 0);
+    if (alen)
+        at = put_attr(out, at, STUN_ATTR_RESPONSE_ADDRESS, addr, alen);
     if (ulen) {
         /* G.2.1.3: "padded with trailing spaces to make its length a multiple of 4" */
         at = put_attr(out, at, STUN_ATTR_USERNAME, NULL, upadded);
@@ -122,6 +153,9 @@ static int parse_attr(struct stun_message *m, unsigned type, const uint8_t *v, s
     case STUN_ATTR_MAPPED_ADDRESS:
         m->has_mapped = true;
         return parse_address(v, len, NULL, &m->mapped);
+    case STUN_ATTR_RESPONSE_ADDRESS:
+        m->has_response_address = true;
+        return parse_address(v, len, NULL, &m->response_address);
     case STUN_ATTR_XOR_MAPPED_ADDRESS:
         /* Classic requests have no magic cookie: the pre-RFC 5389 servers that sent this
          * attribute XORed with the start of the transaction ID (which is the cookie for an
@@ -144,9 +178,13 @@ static int parse_attr(struct stun_message *m, unsigned type, const uint8_t *v, s
     case STUN_ATTR_BINDING_CHANGE:
         m->binding_change = true;
         return len == 0 ? 0 : -1;
+    case STUN_ATTR_CHANGE_REQUEST:
+    case STUN_ATTR_SOURCE_ADDRESS:
+    case STUN_ATTR_CHANGED_ADDRESS:
+    case STUN_ATTR_REFLECTED_FROM:
+        return 0; /* G.2.1.1 footnote 29: known, not needed */
     default:
-        if (type < 0x8000 && type != STUN_ATTR_RESPONSE_ADDRESS &&
-            type != STUN_ATTR_CHANGE_REQUEST && !m->unknown_mandatory)
+        if (type < 0x8000 && !m->unknown_mandatory)
             m->unknown_mandatory = (uint16_t)type;
         return 0;
     }

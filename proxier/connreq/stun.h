@@ -1,8 +1,9 @@
 /*
- * stun.h: the classic STUN message codec (RFC 3489) as TR-069 Annex G (G.2.1.1, G.2.1.3)
+ * stun.h: the classic STUN message codec (RFC 3489) as TR-069 Annex G (G.2.1.1-G.2.1.3)
  * uses it: Binding Requests carrying CONNECTION-REQUEST-BINDING (0xC001), BINDING-CHANGE
- * (0xC002), USERNAME and MESSAGE-INTEGRITY, and the Binding (Error) Responses that answer
- * them. Bytes in, bytes out: no sockets here (udp_cr.c sends and receives).
+ * (0xC002), USERNAME, MESSAGE-INTEGRITY and RESPONSE-ADDRESS (binding-timeout discovery from
+ * a secondary port, G.2.1.2), and the Binding (Error) Responses that answer them. Bytes in,
+ * bytes out: no sockets here (udp_cr.c sends and receives).
  *
  * MESSAGE-INTEGRITY (RFC 3489 11.2.8) is HMAC-SHA1, keyed with the STUNPassword, over the
  * message up to the attribute before it, zero-padded to a multiple of 64 bytes; the header
@@ -32,9 +33,12 @@ enum stun_attr {
     STUN_ATTR_MAPPED_ADDRESS = 0x0001,
     STUN_ATTR_RESPONSE_ADDRESS = 0x0002,
     STUN_ATTR_CHANGE_REQUEST = 0x0003,
+    STUN_ATTR_SOURCE_ADDRESS = 0x0004,
+    STUN_ATTR_CHANGED_ADDRESS = 0x0005,
     STUN_ATTR_USERNAME = 0x0006,
     STUN_ATTR_MESSAGE_INTEGRITY = 0x0008,
     STUN_ATTR_ERROR_CODE = 0x0009,
+    STUN_ATTR_REFLECTED_FROM = 0x000B, /* in the answer to a request with RESPONSE-ADDRESS */
     STUN_ATTR_XOR_MAPPED_ADDRESS = 0x8020,
     STUN_ATTR_CONNECTION_REQUEST_BINDING = 0xC001, /* TR-069 Table 107 */
     STUN_ATTR_BINDING_CHANGE = 0xC002,             /* TR-069 Table 107 */
@@ -44,13 +48,17 @@ enum stun_attr {
 #define STUN_CRB_VALUE "dslforum.org/TR-111 "
 #define STUN_CRB_LEN 20
 
-/* What goes into a Binding Request. */
+/* What goes into a Binding Request. The encoder enforces the combinations TR-069 G.2.1.3
+ * allows: BINDING-CHANGE only with CONNECTION-REQUEST-BINDING and never with
+ * RESPONSE-ADDRESS; CONNECTION-REQUEST-BINDING and RESPONSE-ADDRESS never together (the
+ * first marks the primary port, the second a secondary port's test of it, G.2.1.2). */
 struct stun_request {
     uint8_t txid[STUN_TXID_LEN];
     bool connection_request_binding; /* sent from the UDP connection-request port */
     bool binding_change;             /* first request after the binding changed */
     const char *username;            /* NULL or "" = no USERNAME; padded with spaces */
     const char *integrity_key;       /* NULL = no MESSAGE-INTEGRITY (only after a 401) */
+    const struct sockaddr_storage *response_address; /* NULL = answer the source */
 };
 
 /* A parsed message. Pointers point into the buffer given to stun_parse. */
@@ -59,6 +67,8 @@ struct stun_message {
     uint8_t txid[STUN_TXID_LEN];
     bool has_mapped;                   /* MAPPED-ADDRESS, else XOR-MAPPED-ADDRESS */
     struct sockaddr_storage mapped;    /* AF_INET or AF_INET6, port set */
+    bool has_response_address;         /* RESPONSE-ADDRESS (in requests) */
+    struct sockaddr_storage response_address;
     int error_code;                    /* ERROR-CODE as class*100+number, 0 if none */
     const uint8_t *username;           /* USERNAME value (with its padding), or NULL */
     size_t username_len;
@@ -69,7 +79,8 @@ struct stun_message {
 };
 
 /* Encode a Binding Request into out (at least STUN_MAX_MESSAGE bytes). Returns its length,
- * or -1 if the username is too long. */
+ * or -1 if the username is too long, the response address is neither IPv4 nor IPv6, or
+ * CONNECTION-REQUEST-BINDING is asked for together with RESPONSE-ADDRESS. */
 int stun_build_request(const struct stun_request *req, uint8_t *out, size_t cap);
 
 /* Decode a message. Returns 0, or -1 if it is not a well-formed STUN message (short, bad

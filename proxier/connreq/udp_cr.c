@@ -12,8 +12,20 @@
  *     response to a request with integrity must carry a valid one, else it is discarded;
  *   - a request is retransmitted after 100, 200, 400, 800 ms, then every 1.6 s, and has
  *     failed after 9.5 s (RFC 3489 9.3); a failed BINDING-CHANGE is not retried (G.2.1.3);
- *   - keep-alive every udp_cr_keepalive_period() seconds. Active binding-timeout discovery
- *     from a secondary port (G.2.1.2, for Min != Max) is not implemented;
+ *   - keep-alive every udp_cr_keepalive_period() seconds, or, behind a NAT with
+ *     STUNMinimumKeepAlivePeriod != STUNMaximumKeepAlivePeriod, by the period that binding-
+ *     timeout discovery found (G.2.1.2): after a refresh of the primary binding, the binding
+ *     idles T seconds, then a Binding Request from a secondary socket (opened for the
+ *     discovery, closed after it) asks with RESPONSE-ADDRESS for the answer to go to the
+ *     primary's mapped address. It arrives on the primary socket if the binding held T.
+ *     Either way the primary binding is refreshed at once (after a loss that is a new
+ *     binding, announced with BINDING-CHANGE) and the search (udp_cr_search_*) picks the
+ *     next T. The test carries neither CONNECTION-REQUEST-BINDING nor BINDING-CHANGE
+ *     (G.2.1.3), USERNAME and MESSAGE-INTEGRITY only after a 401, and fails after 5 sends
+ *     (3.1 s). Once found, the period is tested again every MONITOR_EVERY keep-alives and
+ *     searched again if it no longer holds. A server that answers the test to its source
+ *     (it ignores RESPONSE-ADDRESS, as RFC 5389 servers do) or with an error ends the
+ *     discovery: then the configured period until the STUN parameters change;
  *   - NATDetected = the mapped address differs from the socket's local address and port;
  *     UDPConnectionRequestAddress = the mapped address (the local one without STUN or
  *     before the first answer). A change is reported with dm_value_changed (and remembered
@@ -266,9 +278,78 @@ unsigned udp_cr_keepalive_period(long min, long max)
     return p > 0 ? (unsigned)p : UDP_CR_DEFAULT_KEEPALIVE;
 }
 
+/* ============================ Binding-timeout search ============================ */
+
+static unsigned search_floor(long min)
+{
+    return min > 0 ? (unsigned)min : 1;
+}
+
+static unsigned search_ceiling(long max)
+{
+    return max > 0 && max < UDP_CR_SEARCH_CEILING ? (unsigned)max : UDP_CR_SEARCH_CEILING;
+}
+
+bool udp_cr_search_needed(long min, long max)
+{
+    return min != max && search_ceiling(max) > search_floor(min);
+}
+
+void udp_cr_search_start(struct udp_cr_search *s, long min, long max)
+{
+    s->floor = search_floor(min);
+    s->held = s->floor;
+    s->lost = search_ceiling(max) + 1;
+    s->seen_loss = false;
+}
+
+unsigned udp_cr_search_next(const struct udp_cr_search *s)
+{
+    if (s->lost - s->held <= 1)
+        return 0;
+    if (s->seen_loss)
+        return s->held + (s->lost - s->held) / 2;
+    return s->held * 2 < s->lost ? s->held * 2 : s->lost - 1;
+}
+
+void udp_cr_search_result(struct udp_cr_search *s, unsigned period, bool kept)
+{
+    if (kept) {
+        if (period > s->held)
+            s->held = period;
+        return;
+    }
+    if (period <= s->held) /* the timeout shrank below what held before: start over */
+        s->held = s->floor;
+    if (period < s->lost)
+        s->lost = period;
+    if (s->lost <= s->held) /* even the floor is lost: nothing shorter is allowed */
+        s->lost = s->held + 1;
+    s->seen_loss = true;
+}
+
 /* ================================ The socket ================================ */
 
 struct udp_cr;
+
+/* One STUN transaction at a time per port: the request, its retransmissions (RFC 3489 9.3)
+ * and the timer, which also waits for the next request. */
+struct txn {
+    struct event *timer;
+    struct stun_request req; /* the request in flight (txid) */
+    uint8_t packet[STUN_MAX_MESSAGE];
+    size_t packet_len;
+    bool in_flight;
+    unsigned attempt;
+    unsigned sends;          /* transmissions before the transaction has failed */
+    bool integrity;          /* the next request answers a 401 */
+};
+
+enum search_state {
+    SEARCH_NONE,      /* not (yet) needed: no NAT, or Min == Max */
+    SEARCH_ON,        /* searching or monitoring (G.2.1.2) */
+    SEARCH_ABANDONED, /* the server cannot take part: the configured period until a change */
+};
 
 /* One endpoint on the socket: its replay record and its STUN client. */
 struct udp_ep {
@@ -281,15 +362,21 @@ struct udp_ep {
     struct sockaddr_storage server;
     socklen_t server_len;
     struct sockaddr_storage local; /* our address as the server sees it without NAT */
-    struct event *timer;           /* retransmission, or the next keep-alive */
-    uint8_t packet[STUN_MAX_MESSAGE];
-    size_t packet_len;
-    struct stun_request req;       /* the transaction in flight (txid) */
-    bool in_flight;
-    unsigned attempt;
+    struct txn primary;            /* from the connection-request socket; its timer also
+                                      waits for the next keep-alive */
     bool binding_change;           /* the next request carries BINDING-CHANGE */
-    bool integrity;                /* the next request answers a 401 */
     char mapped[64];               /* last mapped address, "" before the first */
+    struct sockaddr_storage mapped_sa;
+    bool nat;                      /* the last answer showed translation */
+
+    /* G.2.1.2 binding-timeout discovery */
+    enum search_state search_state;
+    struct udp_cr_search search;
+    struct txn probe;              /* from the secondary port; its timer also waits for it */
+    unsigned probe_period;         /* the idle period the probe tests */
+    evutil_socket_t probe_fd;      /* the secondary socket, -1 when no test is under way */
+    struct event *probe_ev;
+    unsigned keepalives;           /* keep-alives since the last monitoring test */
     struct udp_ep *next;
 };
 
@@ -481,11 +568,16 @@ static void handle_request(struct udp_cr *c, const char *buf, size_t len)
 /* RFC 3489 9.3: wait after the n-th transmission; after the last one the request failed. */
 static const unsigned retransmit_ms[] = {100, 200, 400, 800, 1600, 1600, 1600, 1600, 1600};
 #define MAX_SENDS (sizeof(retransmit_ms) / sizeof(retransmit_ms[0]))
+/* A test from the secondary port gives up after 3.1 s (5 sends): retransmission still
+ * covers a lost datagram, and a binding that timed out is not waited for 9.5 s. */
+#define PROBE_SENDS 5
+/* Monitoring (G.2.1.2): every this many keep-alives, the found period is tested again. */
+#define MONITOR_EVERY 10
 
-static void arm(struct udp_ep *u, unsigned ms)
+static void arm(struct txn *t, unsigned ms)
 {
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    evtimer_add(u->timer, &tv);
+    evtimer_add(t->timer, &tv);
 }
 
 static long mgmt_long(const struct endpoint *ep, const char *name, long fallback)
@@ -496,49 +588,78 @@ static long mgmt_long(const struct endpoint *ep, const char *name, long fallback
     return *v && !*end ? n : fallback;
 }
 
+static long keepalive_min(const struct udp_ep *u)
+{
+    return mgmt_long(u->ep, "STUNMinimumKeepAlivePeriod", 0);
+}
+
+static long keepalive_max(const struct udp_ep *u)
+{
+    return mgmt_long(u->ep, "STUNMaximumKeepAlivePeriod", -1);
+}
+
 static void schedule_keepalive(struct udp_ep *u)
 {
-    unsigned s = udp_cr_keepalive_period(mgmt_long(u->ep, "STUNMinimumKeepAlivePeriod", 0),
-                                         mgmt_long(u->ep, "STUNMaximumKeepAlivePeriod", -1));
-    arm(u, s * 1000);
+    unsigned s = u->search_state == SEARCH_ON
+                     ? u->search.held
+                     : udp_cr_keepalive_period(keepalive_min(u), keepalive_max(u));
+    arm(&u->primary, s * 1000);
 }
 
-static void transmit(struct udp_ep *u)
+static void transmit(struct udp_ep *u, struct txn *t, evutil_socket_t fd)
 {
-    if (sendto(u->owner->fd, u->packet, u->packet_len, 0, (struct sockaddr *)&u->server,
+    if (sendto(fd, t->packet, t->packet_len, 0, (struct sockaddr *)&u->server,
                u->server_len) < 0)
         LOG_DEBUG(MOD, "%s: STUN send: %s", u->ep->key, strerror(errno));
-    arm(u, retransmit_ms[u->attempt++]);
+    arm(t, retransmit_ms[t->attempt++]);
 }
 
-/* A new transaction: fresh transaction ID, the attributes G.2.1.3 asks for. */
+/* Start transaction t with a fresh transaction ID from fd; t->req is filled in but for it.
+ * Returns -1 if the request cannot be encoded. */
+static int txn_start(struct udp_ep *u, struct txn *t, evutil_socket_t fd, unsigned sends)
+{
+    RAND_bytes(t->req.txid, STUN_TXID_LEN);
+    int n = stun_build_request(&t->req, t->packet, sizeof(t->packet));
+    if (n < 0)
+        return -1;
+    t->packet_len = (size_t)n;
+    t->in_flight = true;
+    t->attempt = 0;
+    t->sends = sends;
+    transmit(u, t, fd);
+    return 0;
+}
+
+static void txn_over(struct txn *t)
+{
+    evtimer_del(t->timer); /* no retransmission; the caller arms what comes next */
+    t->in_flight = false;
+    t->integrity = false; /* footnote 28: integrity only when a 401 asks for it */
+}
+
+/* The credentials of the retry that answers a 401 (G.2.1.1), or false without them. */
+static bool have_credentials(const struct udp_ep *u)
+{
+    return *mgmt_get(u->ep, "STUNUsername") && *mgmt_get(u->ep, "STUNPassword");
+}
+
+/* A Binding Request from the primary port, with the attributes G.2.1.3 asks for. */
 static void send_binding_request(struct udp_ep *u)
 {
-    const char *user = mgmt_get(u->ep, "STUNUsername");
-    RAND_bytes(u->req.txid, STUN_TXID_LEN);
-    u->req.connection_request_binding = true;
-    u->req.binding_change = u->binding_change;
-    u->req.username = user;
-    u->req.integrity_key = u->integrity ? mgmt_get(u->ep, "STUNPassword") : NULL;
-    int n = stun_build_request(&u->req, u->packet, sizeof(u->packet));
-    if (n < 0) {
+    struct stun_request *r = &u->primary.req;
+    r->connection_request_binding = true;
+    r->binding_change = u->binding_change;
+    r->username = mgmt_get(u->ep, "STUNUsername");
+    r->integrity_key = u->primary.integrity ? mgmt_get(u->ep, "STUNPassword") : NULL;
+    r->response_address = NULL;
+    if (txn_start(u, &u->primary, u->owner->fd, MAX_SENDS) != 0) {
         LOG_WARN(MOD, "%s: STUNUsername is too long for a Binding Request", u->ep->key);
         schedule_keepalive(u);
         return;
     }
-    u->packet_len = (size_t)n;
-    u->in_flight = true;
-    u->attempt = 0;
     LOG_DEBUG(MOD, "%s: STUN Binding Request%s%s", u->ep->key,
-              u->req.binding_change ? " with BINDING-CHANGE" : "",
-              u->req.integrity_key ? " with MESSAGE-INTEGRITY" : "");
-    transmit(u);
-}
-
-static void transaction_over(struct udp_ep *u)
-{
-    u->in_flight = false;
-    u->integrity = false; /* footnote 28: integrity only when a 401 asks for it */
+              r->binding_change ? " with BINDING-CHANGE" : "",
+              r->integrity_key ? " with MESSAGE-INTEGRITY" : "");
 }
 
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -546,29 +667,197 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct udp_ep *u = arg;
-    if (!u->in_flight) {
+    if (!u->primary.in_flight) {
         send_binding_request(u);
         return;
     }
-    if (u->attempt < MAX_SENDS) {
-        transmit(u);
+    if (u->primary.attempt < u->primary.sends) {
+        transmit(u, &u->primary, u->owner->fd);
         return;
     }
     LOG_WARN(MOD, "%s: no answer from the STUN server", u->ep->key);
-    transaction_over(u);
+    txn_over(&u->primary);
     u->binding_change = false; /* G.2.1.3: not again until the binding changes again */
     schedule_keepalive(u);
 }
 
+/* ---- Binding-timeout discovery from the secondary port (G.2.1.2) ---- */
+
+static void secondary_read_cb(evutil_socket_t fd, short what, void *arg);
+
+static void close_secondary(struct udp_ep *u)
+{
+    if (u->probe_ev)
+        event_free(u->probe_ev);
+    u->probe_ev = NULL;
+    if (u->probe_fd >= 0)
+        close(u->probe_fd);
+    u->probe_fd = -1;
+}
+
+/* A second socket on the primary's address with a port of the kernel's choice, open only
+ * while a test is under way. */
+static int open_secondary(struct udp_ep *u)
+{
+    struct sockaddr_storage at = u->owner->bound;
+    sa_set_port(&at, 0);
+    u->probe_fd = socket(at.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (u->probe_fd < 0 || bind(u->probe_fd, (struct sockaddr *)&at, sa_len(&at)) != 0)
+        goto fail;
+    u->probe_ev = event_new(u->owner->base, u->probe_fd, EV_READ | EV_PERSIST,
+                            secondary_read_cb, u);
+    if (u->probe_ev && event_add(u->probe_ev, NULL) == 0)
+        return 0;
+fail:
+    px_err_set(-1, "secondary STUN port: %s", strerror(errno));
+    close_secondary(u);
+    return -1;
+}
+
+static void stop_probe(struct udp_ep *u)
+{
+    txn_over(&u->probe);
+    close_secondary(u);
+}
+
+/* The server cannot take part (or we cannot): refresh the binding, which has idled for the
+ * test, then keep it alive by the configured period. */
+static void abandon_search(struct udp_ep *u, const char *why)
+{
+    LOG_WARN(MOD, "%s: NAT binding timeout discovery abandoned: %s", u->ep->key, why);
+    u->search_state = SEARCH_ABANDONED;
+    stop_probe(u);
+    if (!u->primary.in_flight)
+        send_binding_request(u);
+}
+
+/* The test from the secondary port: no CONNECTION-REQUEST-BINDING and no BINDING-CHANGE
+ * (G.2.1.3, it is not the primary port), RESPONSE-ADDRESS = the primary's mapped address;
+ * USERNAME and MESSAGE-INTEGRITY only in the retry that answers a 401 (G.2.1.1). */
+static void send_probe(struct udp_ep *u)
+{
+    if (u->probe_fd < 0 && open_secondary(u) != 0) {
+        abandon_search(u, px_err_msg());
+        return;
+    }
+    struct stun_request *r = &u->probe.req;
+    r->connection_request_binding = false;
+    r->binding_change = false;
+    r->response_address = &u->mapped_sa;
+    r->integrity_key = u->probe.integrity ? mgmt_get(u->ep, "STUNPassword") : NULL;
+    r->username = u->probe.integrity ? mgmt_get(u->ep, "STUNUsername") : NULL;
+    if (txn_start(u, &u->probe, u->probe_fd, PROBE_SENDS) != 0) {
+        abandon_search(u, "cannot encode the test request");
+        return;
+    }
+    LOG_DEBUG(MOD, "%s: testing whether the NAT binding held %u s idle", u->ep->key,
+              u->probe_period);
+}
+
+/* The outcome of a test: record it, then refresh the primary binding at once (after a
+ * loss this discovers the new binding, G.2.1.1). */
+static void probe_done(struct udp_ep *u, bool kept)
+{
+    bool was_searching = udp_cr_search_next(&u->search) != 0;
+    txn_over(&u->probe);
+    udp_cr_search_result(&u->search, u->probe_period, kept);
+    LOG_DEBUG(MOD, "%s: the NAT binding %s %u s idle", u->ep->key,
+              kept ? "held" : "did not hold", u->probe_period);
+    if (udp_cr_search_next(&u->search)) {
+        if (!was_searching)
+            LOG_INFO(MOD, "%s: the NAT binding no longer holds %u s, discovering again",
+                     u->ep->key, u->probe_period);
+    } else {
+        close_secondary(u);
+        if (was_searching)
+            LOG_INFO(MOD, "%s: NAT binding timeout discovered: keep-alive period %u s",
+                     u->ep->key, u->search.held);
+    }
+    if (!u->primary.in_flight)
+        send_binding_request(u);
+}
+
+static void probe_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct udp_ep *u = arg;
+    if (!u->probe.in_flight)
+        send_probe(u);
+    else if (u->probe.attempt < u->probe.sends)
+        transmit(u, &u->probe, u->probe_fd);
+    else
+        probe_done(u, false); /* no answer reached the primary port: the binding is gone */
+}
+
+/* The period to test after this refresh of the primary binding, 0 for none: the next step
+ * of the search, or, once it is over, the found period every MONITOR_EVERY keep-alives. */
+static unsigned next_test(struct udp_ep *u)
+{
+    if (u->search_state == SEARCH_NONE && u->nat &&
+        udp_cr_search_needed(keepalive_min(u), keepalive_max(u))) {
+        udp_cr_search_start(&u->search, keepalive_min(u), keepalive_max(u));
+        u->search_state = SEARCH_ON;
+        u->keepalives = 0;
+        LOG_INFO(MOD, "%s: discovering the NAT binding timeout (%u to %u s)", u->ep->key,
+                 u->search.floor, u->search.lost - 1);
+    }
+    if (u->search_state != SEARCH_ON || !u->nat)
+        return 0;
+    unsigned t = udp_cr_search_next(&u->search);
+    if (t)
+        return t;
+    if (++u->keepalives < MONITOR_EVERY)
+        return 0;
+    u->keepalives = 0;
+    return u->search.held;
+}
+
+/* The primary binding was just refreshed: the next test waits from now (the binding idles
+ * for the period under test), else the next keep-alive. */
+static void binding_refreshed(struct udp_ep *u)
+{
+    unsigned t = next_test(u);
+    if (!t) {
+        schedule_keepalive(u);
+        return;
+    }
+    u->probe_period = t;
+    arm(&u->probe, t * 1000);
+}
+
+static void handle_probe_answer(struct udp_ep *u, const struct stun_message *m, bool on_primary)
+{
+    if (m->type == STUN_BINDING_ERROR) {
+        bool retry = m->error_code == 401 && have_credentials(u) && !u->probe.req.integrity_key;
+        txn_over(&u->probe);
+        if (!retry) {
+            char why[64];
+            snprintf(why, sizeof(why), "the STUN server answered the test with error %d",
+                     m->error_code);
+            abandon_search(u, why);
+            return;
+        }
+        u->probe.integrity = true;
+        send_probe(u);
+        return;
+    }
+    if (!on_primary) /* RFC 5389 servers do not know RESPONSE-ADDRESS */
+        abandon_search(u, "the STUN server ignores RESPONSE-ADDRESS");
+    else
+        probe_done(u, true);
+}
+
+/* ---- Answers ---- */
+
 static void handle_error_response(struct udp_ep *u, const struct stun_message *m)
 {
-    bool credentials = *mgmt_get(u->ep, "STUNUsername") && *mgmt_get(u->ep, "STUNPassword");
-    bool retry = m->error_code == 401 && credentials && !u->req.integrity_key;
+    bool retry = m->error_code == 401 && have_credentials(u) && !u->primary.req.integrity_key;
     LOG_DEBUG(MOD, "%s: STUN error %d%s", u->ep->key, m->error_code,
               retry ? ": retrying with MESSAGE-INTEGRITY" : "");
-    transaction_over(u);
+    txn_over(&u->primary);
     if (retry) { /* G.2.1.1: resend with USERNAME and MESSAGE-INTEGRITY */
-        u->integrity = true;
+        u->primary.integrity = true;
         send_binding_request(u);
         return;
     }
@@ -581,14 +870,16 @@ static void handle_binding_response(struct udp_ep *u, const struct stun_message 
 {
     char mapped[64];
     stun_format_address(&m->mapped, mapped, sizeof(mapped));
-    bool sent_change = u->req.binding_change;
-    transaction_over(u);
+    bool sent_change = u->primary.req.binding_change;
+    txn_over(&u->primary);
     if (sent_change)
         u->binding_change = false;
     /* G.2.1.1: translation is in use when address or port differ from ours */
     char local[64];
     stun_format_address(&u->local, local, sizeof(local));
-    publish(u, mapped, strcmp(mapped, local) != 0);
+    u->nat = strcmp(mapped, local) != 0;
+    u->mapped_sa = m->mapped;
+    publish(u, mapped, u->nat);
     if (strcmp(mapped, u->mapped) != 0) {
         LOG_INFO(MOD, "%s: STUN binding %s (local %s)", u->ep->key, mapped, local);
         snprintf(u->mapped, sizeof(u->mapped), "%s", mapped);
@@ -600,30 +891,81 @@ static void handle_binding_response(struct udp_ep *u, const struct stun_message 
             return;
         }
     }
-    schedule_keepalive(u);
+    binding_refreshed(u);
+}
+
+/* The endpoint and transaction a message answers: matched by transaction ID and source
+ * (the server); the primary's answers only on the primary socket. */
+static struct txn *find_txn(struct udp_cr *c, const struct stun_message *m,
+                            const struct sockaddr_storage *from, bool on_primary,
+                            struct udp_ep **uep)
+{
+    for (struct udp_ep *u = c->eps; u; u = u->next) {
+        struct txn *t = NULL;
+        if (on_primary && u->primary.in_flight &&
+            !memcmp(u->primary.req.txid, m->txid, STUN_TXID_LEN))
+            t = &u->primary;
+        else if (u->probe.in_flight && !memcmp(u->probe.req.txid, m->txid, STUN_TXID_LEN))
+            t = &u->probe;
+        if (t) {
+            *uep = u;
+            return sa_equal(from, &u->server) ? t : NULL;
+        }
+    }
+    return NULL;
 }
 
 static void handle_stun(struct udp_cr *c, const uint8_t *buf, size_t len,
-                        const struct sockaddr_storage *from)
+                        const struct sockaddr_storage *from, bool on_primary)
 {
     struct stun_message m;
     if (stun_parse(buf, len, &m) != 0) {
         LOG_DEBUG(MOD, "ignored a malformed STUN message");
         return;
     }
-    struct udp_ep *u = c->eps;
-    while (u && !(u->in_flight && !memcmp(u->req.txid, m.txid, STUN_TXID_LEN)))
-        u = u->next;
-    if (!u || !sa_equal(from, &u->server))
+    struct udp_ep *u = NULL;
+    struct txn *t = find_txn(c, &m, from, on_primary, &u);
+    if (!t)
         return; /* not an answer to a transaction of ours, or not from its server */
-    if (u->req.integrity_key && !stun_integrity_valid(buf, &m, u->req.integrity_key)) {
+    if (t->req.integrity_key && !stun_integrity_valid(buf, &m, t->req.integrity_key)) {
         LOG_DEBUG(MOD, "%s: discarded a STUN response without valid integrity", u->ep->key);
         return; /* G.2.1.1: discard; retransmission goes on */
     }
-    if (m.type == STUN_BINDING_ERROR)
+    if (m.type != STUN_BINDING_ERROR && (m.type != STUN_BINDING_RESPONSE || !m.has_mapped))
+        return;
+    if (t == &u->probe)
+        handle_probe_answer(u, &m, on_primary);
+    else if (m.type == STUN_BINDING_ERROR)
         handle_error_response(u, &m);
-    else if (m.type == STUN_BINDING_RESPONSE && m.has_mapped)
+    else
         handle_binding_response(u, &m);
+}
+
+/* Datagrams on fd (a batch at most, for fairness): STUN to handle_stun, connection
+ * requests (only on the primary socket) to handle_request. */
+static void read_datagrams(struct udp_cr *c, evutil_socket_t fd, bool on_primary)
+{
+    for (int i = 0; i < READS_PER_WAKEUP; i++) {
+        uint8_t buf[UDP_CR_MAX_DATAGRAM + 1];
+        struct sockaddr_storage from;
+        socklen_t flen = sizeof(from);
+        ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&from, &flen);
+        if (n < 0)
+            return; /* EAGAIN: drained */
+        if (n == 0 || (size_t)n > UDP_CR_MAX_DATAGRAM)
+            continue; /* empty or too long: not ours */
+        if (buf[0] <= 1) /* G.2.1.4: STUN messages start with 0 or 1 */
+            handle_stun(c, buf, (size_t)n, &from, on_primary);
+        else if (on_primary && isalpha(buf[0]))
+            handle_request(c, (const char *)buf, (size_t)n);
+    }
+}
+
+static void secondary_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct udp_ep *u = arg;
+    read_datagrams(u->owner, fd, false);
 }
 
 /* ---- Choosing and resolving the server ---- */
@@ -712,15 +1054,15 @@ static void stun_stop(struct udp_ep *u)
     if (u->lookup)
         u->lookup->uep = NULL;
     u->lookup = NULL;
-    evtimer_del(u->timer);
-    u->in_flight = false;
-    u->integrity = false;
+    txn_over(&u->primary);
+    stop_probe(u);
 }
 
 /* (Re)start or stop the STUN client after a change of ManagementServer. */
 static void stun_configure(struct udp_ep *u)
 {
     stun_stop(u);
+    u->search_state = SEARCH_NONE; /* the keep-alive bounds may have changed */
     u->stun_on = mgmt_get_bool(u->ep, "STUNEnable");
     if (!u->stun_on) {
         u->mapped[0] = '\0';
@@ -751,21 +1093,7 @@ static void mgmt_changed(void *arg, struct endpoint *ep, const char *const *name
 static void read_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
-    struct udp_cr *c = arg;
-    for (int i = 0; i < READS_PER_WAKEUP; i++) {
-        uint8_t buf[UDP_CR_MAX_DATAGRAM + 1];
-        struct sockaddr_storage from;
-        socklen_t flen = sizeof(from);
-        ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&from, &flen);
-        if (n < 0)
-            return; /* EAGAIN: drained */
-        if (n == 0 || (size_t)n > UDP_CR_MAX_DATAGRAM)
-            continue; /* empty or too long: not ours */
-        if (buf[0] <= 1) /* G.2.1.4: STUN messages start with 0 or 1 */
-            handle_stun(c, buf, (size_t)n, &from);
-        else if (isalpha(buf[0]))
-            handle_request(c, (const char *)buf, (size_t)n);
-    }
+    read_datagrams(arg, fd, true);
 }
 
 /* The socket address to bind: [connection_request] address if it is a literal, else any. */
@@ -821,7 +1149,9 @@ static void udp_endpoint_added(void *state, struct endpoint *ep)
     struct udp_ep *u = calloc(1, sizeof(*u));
     u->owner = c;
     u->ep = ep;
-    u->timer = evtimer_new(c->base, timer_cb, u);
+    u->primary.timer = evtimer_new(c->base, timer_cb, u);
+    u->probe.timer = evtimer_new(c->base, probe_timer_cb, u);
+    u->probe_fd = -1;
     u->next = c->eps;
     c->eps = u;
     load_replay(u);
@@ -838,7 +1168,8 @@ static void udp_stop(void *state)
         c->eps = u->next;
         stun_stop(u);
         mgmt_unobserve(u->ep, mgmt_changed, u);
-        event_free(u->timer);
+        event_free(u->primary.timer);
+        event_free(u->probe.timer);
         free(u);
     }
     if (c->dns)

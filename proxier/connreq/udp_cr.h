@@ -16,7 +16,9 @@
  * silently (debug log); an accepted request goes to connreq_admit() and never gets a reply.
  *
  * With ManagementServer.STUNEnable, each endpoint runs an RFC 3489 client from the same
- * socket (G.2.1.1-G.2.1.3): see udp_cr.c.
+ * socket (G.2.1.1-G.2.1.3), and, behind a NAT with STUNMinimumKeepAlivePeriod different
+ * from STUNMaximumKeepAlivePeriod, discovers the binding timeout from a secondary socket
+ * (G.2.1.2): see udp_cr.c.
  */
 #ifndef PX_UDP_CR_H
 #define PX_UDP_CR_H
@@ -75,6 +77,29 @@ const char *udp_cr_check_name(enum udp_cr_check c);
  * UDP_CR_DEFAULT_KEEPALIVE when neither is set. */
 #define UDP_CR_DEFAULT_KEEPALIVE 30
 unsigned udp_cr_keepalive_period(long min, long max);
+
+/* G.2.1.2 binding-timeout discovery: the search for the longest keep-alive period that keeps
+ * the NAT binding. A test of period T lets the primary binding idle T seconds after a
+ * refresh, then asks from a secondary port, with RESPONSE-ADDRESS, for an answer to the
+ * primary's mapped address: the binding held if it arrives. Periods double from the
+ * minimum until one is lost (or the maximum holds), then the gap is halved down to 1 s.
+ * Without STUNMaximumKeepAlivePeriod the search stops at UDP_CR_SEARCH_CEILING. */
+#define UDP_CR_SEARCH_CEILING 3600
+struct udp_cr_search {
+    unsigned floor; /* the shortest period allowed: STUNMinimumKeepAlivePeriod, at least 1 */
+    unsigned held;  /* the longest period seen to keep the binding (floor at first) */
+    unsigned lost;  /* the shortest period seen to lose it (ceiling + 1 at first) */
+    bool seen_loss; /* a loss was seen: halve the gap instead of doubling */
+};
+
+/* Whether G.2.1.2 asks for a search: Min != Max, and Max (when set) leaves room above Min. */
+bool udp_cr_search_needed(long min, long max);
+void udp_cr_search_start(struct udp_cr_search *s, long min, long max);
+/* The period to test next, or 0 when the search is over (the result is s->held). */
+unsigned udp_cr_search_next(const struct udp_cr_search *s);
+/* Record the outcome of a test of period. A loss at or below held (the binding timeout
+ * shrank, seen while monitoring) restarts the search from the floor. */
+void udp_cr_search_result(struct udp_cr_search *s, unsigned period, bool kept);
 
 extern const struct connreq_transport udp_cr_transport;
 

@@ -11,7 +11,15 @@ integrity on demand, which is what these tests need. So this one:
     Error Response 401 and one with a wrong one with 431, and signs its own responses
     (RFC 3489 11.2.8: HMAC-SHA1 over the message before the attribute, zero-padded to a
     multiple of 64 bytes, with the final length in the header);
-  - with `silent`, records but never answers (retransmission tests).
+  - with `silent`, records but never answers (retransmission tests);
+  - honours RESPONSE-ADDRESS (RFC 3489 8.2: the response goes there, with REFLECTED-FROM =
+    the request's source), which the CPE uses to test its binding from a secondary port
+    (TR-069 G.2.1.2), unless `ignore_response_address` (as an RFC 5389 server would);
+  - with `nat = Nat(...)`, plays a NAT in front of its clients as well: each client port is
+    seen through a public port that an outgoing packet (a request) keeps alive for
+    `timeout` seconds; the mapped address is the public one, a response to a public port
+    whose binding timed out is dropped (recorded in `dropped`), and the next request from
+    that client gets a new public port.
 """
 import hashlib
 import hmac
@@ -24,6 +32,8 @@ BINDING_REQUEST = 0x0001
 BINDING_RESPONSE = 0x0101
 BINDING_ERROR = 0x0111
 MAPPED_ADDRESS = 0x0001
+RESPONSE_ADDRESS = 0x0002
+REFLECTED_FROM = 0x000B
 USERNAME = 0x0006
 MESSAGE_INTEGRITY = 0x0008
 ERROR_CODE = 0x0009
@@ -41,6 +51,52 @@ def _attr(kind, value):
     return struct.pack("!HH", kind, len(value)) + value
 
 
+def _address(host, port):
+    return struct.pack("!BBH", 0, 1, port) + socket.inet_aton(host)
+
+
+def _parse_address(value):
+    if value is None or len(value) != 8 or value[1] != 1:
+        return None
+    return socket.inet_ntoa(value[4:8]), struct.unpack("!H", value[2:4])[0]
+
+
+class Nat:
+    """Public ports on `public_host` for client sources; a binding lives `timeout` seconds
+    after the last packet the client sent through it (RFC 4787 4.3: inbound packets do not
+    refresh it)."""
+
+    def __init__(self, timeout, public_host="203.0.113.7", first_port=40000):
+        self.timeout = timeout
+        self.public_host = public_host
+        self._next_port = first_port
+        self._by_source = {}  # source -> [public port, time of the last outgoing packet]
+        self._by_port = {}    # public port -> source
+
+    def _alive(self, entry):
+        return time.monotonic() - entry[1] <= self.timeout
+
+    def outgoing(self, source):
+        """A packet from source leaves: its public address, refreshed or new."""
+        entry = self._by_source.get(source)
+        if entry is None or not self._alive(entry):
+            entry = [self._next_port, 0.0]
+            self._next_port += 1
+            self._by_source[source] = entry
+            self._by_port[entry[0]] = source
+        entry[1] = time.monotonic()
+        return self.public_host, entry[0]
+
+    def incoming(self, public):
+        """The client a packet to public reaches, or None if that binding is gone."""
+        host, port = public
+        source = self._by_port.get(port)
+        entry = self._by_source.get(source)
+        if host != self.public_host or entry is None or entry[0] != port:
+            return None
+        return source if self._alive(entry) else None
+
+
 def _message(kind, txid, attrs, key=None):
     body = b"".join(attrs)
     if key is None:
@@ -55,6 +111,7 @@ class Request:
     def __init__(self, data, source, password):
         self.time = time.monotonic()
         self.source = source
+        self.public = source  # the source as the server sees it (through `nat`)
         self.raw = data
         kind, length = struct.unpack("!HH", data[:4])
         self.kind = kind
@@ -91,9 +148,14 @@ class Request:
         v = self.attr(USERNAME)
         return None if v is None else v.decode()
 
+    @property
+    def response_address(self):
+        return _parse_address(self.attr(RESPONSE_ADDRESS))
+
     def __repr__(self):
         return (f"Request({self.txid.hex()[:8]} crb={self.connection_request_binding} "
-                f"change={self.binding_change} user={self.username!r} mi={self.integrity})")
+                f"change={self.binding_change} user={self.username!r} mi={self.integrity} "
+                f"ra={self.response_address} from={self.source} public={self.public})")
 
 
 class StunServer:
@@ -106,7 +168,10 @@ class StunServer:
         self.mapped = None          # (host, port) to report instead of the real source
         self.require_integrity = False
         self.silent = False
+        self.nat = None             # a Nat in front of the clients
+        self.ignore_response_address = False
         self.requests = []
+        self.dropped = []           # (request, destination) of responses a NAT dropped
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -136,9 +201,21 @@ class StunServer:
                 continue
             req = Request(data, source, self.password)
             with self._lock:
+                if self.nat:
+                    req.public = self.nat.outgoing(source)
                 self.requests.append(req)
             if not self.silent and req.kind == BINDING_REQUEST:
-                self.sock.sendto(self._answer(req), source)
+                to = None if self.ignore_response_address else req.response_address
+                self._send(req, self._answer(req), to or req.public)
+
+    def _send(self, req, data, dest):
+        """dest as the server sees it: through the NAT, if any, to the client behind it."""
+        with self._lock:
+            client = self.nat.incoming(dest) if self.nat else dest
+            if client is None:
+                self.dropped.append((req, dest))
+                return
+        self.sock.sendto(data, client)
 
     def _answer(self, req):
         if self.require_integrity and not req.integrity:
@@ -147,7 +224,8 @@ class StunServer:
             value = struct.pack("!HBB", 0, code // 100, code % 100) + reason
             value += b" " * (-len(value) % 4)
             return _message(BINDING_ERROR, req.txid, [_attr(ERROR_CODE, value)])
-        host, port = self.mapped or req.source
-        mapped = struct.pack("!BBH", 0, 1, port) + socket.inet_aton(host)
+        attrs = [_attr(MAPPED_ADDRESS, _address(*(self.mapped or req.public)))]
+        if req.response_address:
+            attrs.append(_attr(REFLECTED_FROM, _address(*req.public)))
         key = self.password if req.integrity else None
-        return _message(BINDING_RESPONSE, req.txid, [_attr(MAPPED_ADDRESS, mapped)], key)
+        return _message(BINDING_RESPONSE, req.txid, attrs, key)

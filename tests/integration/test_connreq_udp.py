@@ -1,7 +1,8 @@
 """UDP connection requests and STUN (TR-069 Annex G) against the real daemon: datagrams as
 GenieACS sends them (interop/acs-behaviour.md 1.6: three identical copies), the G.2.1.4
-validation and replay rules, and the STUN client (G.2.1.1-G.2.1.3) against our own STUN
-server (stun_server.py)."""
+validation and replay rules, and the STUN client (G.2.1.1-G.2.1.3, with binding-timeout
+discovery from a secondary port, G.2.1.2) against our own STUN server (stun_server.py),
+which can also play a NAT that forgets idle bindings."""
 import hashlib
 import hmac
 import secrets
@@ -10,7 +11,7 @@ import time
 import unittest
 
 from support import ProxierTestCase, soapmsg as m, wait_until
-from stun_server import StunServer
+from stun_server import Nat, StunServer
 
 MS = "Device.ManagementServer."
 ADDR = MS + "UDPConnectionRequestAddress"
@@ -204,6 +205,9 @@ class Stun(UdpCase):
         n = len(self.stun.received())
         wait_until(lambda: len(self.stun.received()) >= n + 2, 5, "keep-alive requests")
         self.assertFalse(any(r.binding_change for r in self.stun.received()[n:]))
+        # Minimum == Maximum: nothing to discover (G.2.1.2), no secondary port
+        self.assertFalse(any(r.response_address or r.source[1] != self.udp_port
+                             for r in self.stun.received()))
 
         # the NAT moves the binding: BINDING-CHANGE again and a new value change
         n = len(self.stun.received())
@@ -277,6 +281,99 @@ class Stun(UdpCase):
         self.assertEqual(gaps[:4], [0.1, 0.2, 0.4, 0.8])
         self.assertTrue(all(1.4 <= g <= 1.9 for g in gaps[4:]), gaps)
         self.assertIn("no answer from the STUN server", self.daemons[0].log_text())
+
+
+class BindingTimeoutDiscovery(UdpCase):
+    """G.2.1.2: with STUNMinimumKeepAlivePeriod != STUNMaximumKeepAlivePeriod behind a NAT,
+    the CPE tests its binding from a secondary port and keeps it alive with the longest
+    period that holds."""
+    FOUND = "NAT binding timeout discovered: keep-alive period"
+
+    def setUp(self):
+        super().setUp()
+        self.stun = StunServer().start()
+        self.addCleanup(self.stun.stop)
+
+    def primary(self):
+        return [r for r in self.stun.received() if r.source[1] == self.udp_port]
+
+    def probes(self):
+        """The first copy of each test request from the secondary port."""
+        seen, first = set(), []
+        for r in self.stun.received():
+            if r.source[1] != self.udp_port and r.txid not in seen:
+                seen.add(r.txid)
+                first.append(r)
+        return first
+
+    def test_discovers_the_nat_timeout_and_keeps_alive_with_it(self):
+        self.stun.nat = Nat(timeout=2.5)  # the NAT forgets a binding idle for 2.5 s
+        self.acs.queue(spv_stun(self.stun, STUNMinimumKeepAlivePeriod=("1", "xsd:unsignedInt"),
+                                STUNMaximumKeepAlivePeriod=("10", "xsd:int")))
+        self.start()
+        self.wait_idle(1)
+        log = self.daemons[0].log_text
+        wait_until(lambda: self.FOUND in log(), 30, "the end of the discovery")
+        self.assertIn(f"{self.FOUND} 2 s", log())
+        self.assertIn("discovering the NAT binding timeout (1 to 10 s)", log())
+
+        # the tests: 2 s (held), 4 s and 3 s (lost), each measured from the last refresh of
+        # the primary binding, sent from another port with RESPONSE-ADDRESS = the primary's
+        # public address and neither 0xC001 nor 0xC002 (G.2.1.3)
+        probes = self.probes()
+        self.assertEqual(len(probes), 3, probes)
+        for p in probes:
+            before = [r for r in self.primary() if r.time < p.time][-1]
+            self.assertNotEqual(p.source[1], self.udp_port)
+            self.assertEqual(p.response_address, before.public, p)
+            self.assertFalse(p.connection_request_binding, p)
+            self.assertFalse(p.binding_change, p)
+            self.assertIsNone(p.username)
+            self.assertIsNone(p.integrity)
+            p.idle = p.time - before.time
+        for p, period in zip(probes, (2, 4, 3)):
+            self.assertAlmostEqual(p.idle, period, delta=0.4, msg=probes)
+        # the NAT dropped the answers to the lost ones; each loss is a new binding, announced
+        # from the primary port with BINDING-CHANGE (three bindings in all)
+        dropped = {r.txid for r, _ in self.stun.dropped}
+        self.assertEqual([p.txid in dropped for p in probes], [False, True, True])
+        changes = [r for r in self.primary() if r.binding_change]
+        self.assertEqual(len({r.public for r in changes}), 3, changes)
+        self.assertTrue(all(r.connection_request_binding for r in self.primary()))
+
+        # from now on the primary binding is refreshed every 2 s and holds: no more tests,
+        # no new binding
+        n = len(self.primary())
+        wait_until(lambda: len(self.primary()) >= n + 3, 10, "keep-alive requests")
+        keep = self.primary()[n - 1:]
+        gaps = [b.time - a.time for a, b in zip(keep, keep[1:])]
+        self.assertTrue(all(1.8 <= g <= 2.4 for g in gaps), gaps)
+        self.assertEqual(len(self.probes()), 3)
+        self.assertEqual(len({r.public for r in keep}), 1, keep)
+        self.assertFalse(any(r.binding_change for r in keep[1:]))
+
+    def test_a_server_without_response_address_ends_the_discovery(self):
+        # no NAT in front, but the server reports another address: translation is seen;
+        # answering the test to its source instead of RESPONSE-ADDRESS is what an RFC 5389
+        # server does, and the test cannot work with it
+        self.stun.mapped = ("198.51.100.9", 5000)
+        self.stun.ignore_response_address = True
+        self.acs.queue(spv_stun(self.stun, STUNMinimumKeepAlivePeriod=("1", "xsd:unsignedInt"),
+                                STUNMaximumKeepAlivePeriod=("2", "xsd:int")))
+        self.start()
+        self.wait_idle(1)
+        log = self.daemons[0].log_text
+        wait_until(lambda: "discovery abandoned" in log(), 15, "the discovery abandoned")
+        self.assertIn("the STUN server ignores RESPONSE-ADDRESS", log())
+        self.assertEqual(len(self.probes()), 1)
+        # keep-alive by STUNMaximumKeepAlivePeriod (2 s)
+        n = len(self.primary())
+        wait_until(lambda: len(self.primary()) >= n + 2, 10, "keep-alive requests")
+        keep = self.primary()[n - 1:]
+        gaps = [b.time - a.time for a, b in zip(keep, keep[1:])]
+        self.assertTrue(all(1.8 <= g <= 2.4 for g in gaps), gaps)
+        self.assertEqual(len(self.probes()), 1)
+        self.assertNotIn(self.FOUND, log())
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 /*
  * test_stun.c: the RFC 3489 codec of TR-069 Annex G (proxier/connreq/stun.c): Binding
  * Requests with CONNECTION-REQUEST-BINDING / BINDING-CHANGE / USERNAME / MESSAGE-INTEGRITY
- * (G.2.1.1, G.2.1.3 Table 107), and the responses the client reads.
+ * (G.2.1.1, G.2.1.3 Table 107), RESPONSE-ADDRESS for binding-timeout discovery from a
+ * secondary port (G.2.1.2), and the responses the client reads.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -72,6 +73,85 @@ static void test_binding_change_only_with_crb(void **state)
     /* Table 107: "MUST only be used where the CONNECTION-REQUEST-BINDING is also included" */
     req.connection_request_binding = false;
     assert_int_equal(build(&req, msg), 20);
+}
+
+static void set_v4(struct sockaddr_storage *sa, const char *ip, unsigned port)
+{
+    struct sockaddr_in *sin = (struct sockaddr_in *)sa;
+    memset(sa, 0, sizeof(*sa));
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons((uint16_t)port);
+    inet_pton(AF_INET, ip, &sin->sin_addr);
+}
+
+/* G.2.1.2: a secondary port's request names the primary's mapped address in RESPONSE-ADDRESS
+ * (RFC 3489 11.2.2: the MAPPED-ADDRESS format); G.2.1.3: it carries neither
+ * CONNECTION-REQUEST-BINDING nor BINDING-CHANGE. */
+static void test_response_address(void **state)
+{
+    (void)state;
+    struct sockaddr_storage to;
+    set_v4(&to, "203.0.113.7", 40000);
+    struct stun_request req = {.response_address = &to};
+    memcpy(req.txid, TXID, sizeof(TXID));
+    uint8_t msg[STUN_MAX_MESSAGE];
+    size_t n = build(&req, msg);
+    assert_int_equal(n, 20 + 12);
+    static const uint8_t head[] = {0x00, 0x01, 0x00, 12};
+    assert_memory_equal(msg, head, 4);
+    static const uint8_t ra[] = {0x00, 0x02, 0x00, 0x08, 0x00, 0x01, 0x9C, 0x40, 203, 0, 113, 7};
+    assert_memory_equal(msg + 20, ra, sizeof(ra));
+    struct stun_message m;
+    assert_int_equal(stun_parse(msg, n, &m), 0);
+    assert_true(m.has_response_address);
+    assert_int_equal(m.unknown_mandatory, 0);
+    char text[64];
+    stun_format_address(&m.response_address, text, sizeof(text));
+    assert_string_equal(text, "203.0.113.7:40000");
+
+    /* BINDING-CHANGE is dropped (it needs 0xC001), 0xC001 with RESPONSE-ADDRESS refused */
+    req.binding_change = true;
+    assert_int_equal(build(&req, msg), 20 + 12);
+    assert_int_equal(stun_parse(msg, n, &m), 0);
+    assert_false(m.binding_change);
+    req.connection_request_binding = true;
+    assert_int_equal(stun_build_request(&req, msg, sizeof(msg)), -1);
+
+    /* an IPv6 primary: family 2, 16 address bytes */
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&to;
+    memset(&to, 0, sizeof(to));
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(3478);
+    inet_pton(AF_INET6, "2001:db8::1", &s6->sin6_addr);
+    req.connection_request_binding = false;
+    n = build(&req, msg);
+    assert_int_equal(n, 20 + 24);
+    assert_memory_equal(msg + 20, "\x00\x02\x00\x14\x00\x02\x0D\x96", 8);
+    assert_memory_equal(msg + 28, &s6->sin6_addr, 16);
+    assert_int_equal(stun_parse(msg, n, &m), 0);
+    stun_format_address(&m.response_address, text, sizeof(text));
+    assert_string_equal(text, "[2001:db8::1]:3478");
+
+    to.ss_family = AF_UNIX; /* no STUN encoding for it */
+    assert_int_equal(stun_build_request(&req, msg, sizeof(msg)), -1);
+}
+
+/* After a 401 the secondary's retry signs the whole message, RESPONSE-ADDRESS included. */
+static void test_response_address_with_integrity(void **state)
+{
+    (void)state;
+    struct sockaddr_storage to;
+    set_v4(&to, "198.51.100.9", 5000);
+    struct stun_request req = {.response_address = &to, .username = "user",
+                               .integrity_key = "stunpass"};
+    uint8_t msg[STUN_MAX_MESSAGE];
+    size_t n = build(&req, msg);
+    assert_int_equal(n, 20 + 12 + 8 + 24);
+    struct stun_message m;
+    assert_int_equal(stun_parse(msg, n, &m), 0);
+    assert_true(stun_integrity_valid(msg, &m, "stunpass"));
+    msg[31] ^= 1; /* the last byte of the address */
+    assert_false(stun_integrity_valid(msg, &m, "stunpass"));
 }
 
 /* RFC 3489 11.2.8 computed here independently: HMAC-SHA1 over the message before the
@@ -209,6 +289,11 @@ static void test_malformed_messages_are_refused(void **state)
     assert_int_equal(stun_parse(msg, response(msg, 0x0001, bc, sizeof(bc)), &m), -1);
     static const uint8_t ec[] = {0x00, 0x09, 0x00, 0x04, 0, 0, 7, 1};
     assert_int_equal(stun_parse(msg, response(msg, 0x0111, ec, sizeof(ec)), &m), -1);
+    /* RFC 3489 response attributes the client need not use are known, not "unknown" */
+    static const uint8_t known[] = {0x00, 0x0B, 0x00, 0x08, 0x00, 0x01, 0x9C, 0x40, 1, 2, 3, 4,
+                                    0x00, 0x05, 0x00, 0x08, 0x00, 0x01, 0x0D, 0x96, 1, 2, 3, 5};
+    assert_int_equal(stun_parse(msg, response(msg, 0x0101, known, sizeof(known)), &m), 0);
+    assert_int_equal(m.unknown_mandatory, 0);
     /* an unknown comprehension-required attribute is reported */
     static const uint8_t unk[] = {0x00, 0x77, 0x00, 0x00};
     assert_int_equal(stun_parse(msg, response(msg, 0x0101, unk, sizeof(unk)), &m), 0);
@@ -234,6 +319,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_carries_table_107_attributes),
         cmocka_unit_test(test_binding_change_only_with_crb),
+        cmocka_unit_test(test_response_address),
+        cmocka_unit_test(test_response_address_with_integrity),
         cmocka_unit_test(test_message_integrity),
         cmocka_unit_test(test_mapped_address),
         cmocka_unit_test(test_xor_mapped_address),

@@ -164,6 +164,85 @@ static void test_keepalive_period(void **state)
     assert_int_equal(udp_cr_keepalive_period(90, 60), 90);
 }
 
+/* Run the search against a NAT that keeps an idle binding timeout seconds; the periods
+ * tested go into tested (0-terminated). Returns the period found. */
+static unsigned search_against(long min, long max, unsigned timeout, unsigned *tested, size_t cap)
+{
+    struct udp_cr_search s;
+    udp_cr_search_start(&s, min, max);
+    size_t n = 0;
+    for (unsigned t; (t = udp_cr_search_next(&s)) != 0;) {
+        assert_true(n + 1 < cap); /* it ends */
+        assert_true(t > s.held && t < s.lost);
+        tested[n++] = t;
+        udp_cr_search_result(&s, t, t <= timeout);
+    }
+    tested[n] = 0;
+    return s.held;
+}
+
+/* G.2.1.2: doubling from the minimum until a loss, then halving the gap down to 1 s; the
+ * result stays between STUNMinimumKeepAlivePeriod and STUNMaximumKeepAlivePeriod. */
+static void test_binding_timeout_search(void **state)
+{
+    (void)state;
+    unsigned t[32];
+    assert_int_equal(search_against(1, 10, 2, t, 32), 2);
+    assert_int_equal(t[0], 2);
+    assert_int_equal(t[1], 4);
+    assert_int_equal(t[2], 3);
+    assert_int_equal(t[3], 0);
+
+    assert_int_equal(search_against(5, 120, 47, t, 32), 47); /* 10 20 40 80 60 50 45 47 48 */
+    static const unsigned seq[] = {10, 20, 40, 80, 60, 50, 45, 47, 48, 0};
+    assert_memory_equal(t, seq, sizeof(seq));
+
+    /* the maximum holds: it is tested and used, never exceeded */
+    assert_int_equal(search_against(10, 30, 600, t, 32), 30);
+    assert_int_equal(t[0], 20);
+    assert_int_equal(t[1], 30);
+    assert_int_equal(t[2], 0);
+    /* even the minimum is lost: the minimum it is (G.2.1.2 forbids anything more often) */
+    assert_int_equal(search_against(10, 30, 3, t, 32), 10);
+    /* no maximum: up to the ceiling; Minimum 0 starts from 1 s */
+    assert_int_equal(search_against(0, -1, 100000, t, 32), UDP_CR_SEARCH_CEILING);
+    assert_int_equal(t[0], 2);
+    assert_int_equal(search_against(0, -1, 29, t, 32), 29);
+}
+
+/* Monitoring: a loss of the found period restarts the search below it. */
+static void test_binding_timeout_shrinks(void **state)
+{
+    (void)state;
+    struct udp_cr_search s;
+    udp_cr_search_start(&s, 1, 60);
+    udp_cr_search_result(&s, 40, true);
+    udp_cr_search_result(&s, 41, false);
+    assert_int_equal(udp_cr_search_next(&s), 0);
+    assert_int_equal(s.held, 40);
+    udp_cr_search_result(&s, 40, true); /* a monitoring test that holds changes nothing */
+    assert_int_equal(udp_cr_search_next(&s), 0);
+    udp_cr_search_result(&s, 40, false); /* the NAT now forgets sooner */
+    assert_int_equal(s.held, 1);
+    assert_int_equal(udp_cr_search_next(&s), 20);
+    for (unsigned t; (t = udp_cr_search_next(&s)) != 0;)
+        udp_cr_search_result(&s, t, t <= 15);
+    assert_int_equal(s.held, 15);
+}
+
+/* G.2.1.2 asks for discovery only when the bounds differ and leave a choice. */
+static void test_binding_timeout_search_needed(void **state)
+{
+    (void)state;
+    assert_true(udp_cr_search_needed(0, -1));
+    assert_true(udp_cr_search_needed(1, 10));
+    assert_true(udp_cr_search_needed(30, -1));
+    assert_false(udp_cr_search_needed(10, 10));
+    assert_false(udp_cr_search_needed(90, 60)); /* Min above Max: Min it is */
+    assert_false(udp_cr_search_needed(0, 1));   /* 1 s is both the floor and the maximum */
+    assert_false(udp_cr_search_needed(UDP_CR_SEARCH_CEILING, -1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +252,9 @@ int main(void)
         cmocka_unit_test(test_percent_decoding),
         cmocka_unit_test(test_malformed_datagrams),
         cmocka_unit_test(test_keepalive_period),
+        cmocka_unit_test(test_binding_timeout_search),
+        cmocka_unit_test(test_binding_timeout_shrinks),
+        cmocka_unit_test(test_binding_timeout_search_needed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
