@@ -352,6 +352,28 @@ class BindingTimeoutDiscovery(UdpCase):
         self.assertEqual(len({r.public for r in keep}), 1, keep)
         self.assertFalse(any(r.binding_change for r in keep[1:]))
 
+    def test_the_test_is_signed_only_after_a_401(self):
+        # a server that wants MESSAGE-INTEGRITY on every request (G.2.1.1), a NAT that
+        # keeps idle bindings long enough: one test of 2 s, which holds
+        self.stun.password = "stunpass"
+        self.stun.require_integrity = True
+        self.stun.nat = Nat(timeout=30)
+        self.acs.queue(spv_stun(self.stun, STUNMinimumKeepAlivePeriod=("1", "xsd:unsignedInt"),
+                                STUNMaximumKeepAlivePeriod=("2", "xsd:int"),
+                                STUNUsername=("stunuser", "xsd:string"),
+                                STUNPassword=("stunpass", "xsd:string")))
+        self.start()
+        self.wait_idle(1)
+        log = self.daemons[0].log_text
+        wait_until(lambda: self.FOUND in log(), 15, "the end of the discovery")
+        self.assertIn(f"{self.FOUND} 2 s", log())
+        tests = [r for r in self.stun.received() if r.source[1] != self.udp_port]
+        self.assertEqual([r.integrity for r in tests], [None, True], tests)
+        self.assertEqual([r.username for r in tests], [None, "stunuser"])
+        for r in tests:
+            self.assertFalse(r.connection_request_binding or r.binding_change, r)
+            self.assertEqual(r.response_address, ("203.0.113.7", 40000))
+
     def test_a_server_without_response_address_ends_the_discovery(self):
         # no NAT in front, but the server reports another address: translation is seen;
         # answering the test to its source instead of RESPONSE-ADDRESS is what an RFC 5389
