@@ -237,6 +237,14 @@ U_G_BODY = "U:udp_cr:test_percent_decoding"
 U_G_KEEP = "U:udp_cr:test_keepalive_period"
 U_STUN_ATTRS = "U:stun:test_request_carries_table_107_attributes"
 U_STUN_CHANGE = "U:stun:test_binding_change_only_with_crb"
+G_DISCOVER = ("I:connreq_udp:BindingTimeoutDiscovery::"
+              "test_discovers_the_nat_timeout_and_keeps_alive_with_it")
+G_DISCOVER_401 = "I:connreq_udp:BindingTimeoutDiscovery::test_the_test_is_signed_only_after_a_401"
+G_DISCOVER_RFC5389 = ("I:connreq_udp:BindingTimeoutDiscovery::"
+                      "test_a_server_without_response_address_ends_the_discovery")
+U_G_SEARCH = "U:udp_cr:test_binding_timeout_search"
+U_G_SHRINK = "U:udp_cr:test_binding_timeout_shrinks"
+U_STUN_RA = "U:stun:test_response_address"
 U_STUN_MI = "U:stun:test_message_integrity"
 U_STUN_MAPPED = "U:stun:test_mapped_address"
 
@@ -276,6 +284,8 @@ T_TLS = "I:transfer:AuthAndTls::test_digest_over_https_with_the_acs_trust"
 T_KILL9 = "I:transfer:Restart::test_kill9_mid_download_resumes_and_reports_once"
 T_FW = "I:transfer:Restart::test_firmware_completion_follows_the_reboot_with_boot"
 T_QUEUE = "I:transfer:Queue::test_delay_queue_states_cancel_and_9004"
+T_SCHED_LATE = ("I:transfer:Schedule::"
+                "test_a_download_that_outlives_its_window_is_not_applied")
 T_SCHED = "I:transfer:Schedule::test_windows_modes_and_faults"
 T_UPLOAD = "I:transfer:Upload::test_upload_with_basic_auth_and_its_failure"
 T_AUTO = "I:transfer:Autonomous::test_local_download_is_reported_only_when_the_policy_allows"
@@ -763,8 +773,8 @@ ROWS = {
     "R376": (MET, ev(T_UPLOAD), "HTTP PUT of the configured file (file server records it)"),
     "R377": (UNTESTED, ev(S_CONSIDER), "same scheduling as Download (R332); no test delays "
              "an upload"),
-    "R378": (UNTESTED, ev(S_CONSIDER, S_RECOVER), "reported as failed, but with 9010 "
-             "(Download failure) where 9011 is the upload code: see the gaps"),
+    "R378": (UNTESTED, ev(S_CONSIDER, S_RECOVER), "reported as failed with 9011; no test "
+             "waits out the hour"),
     "R379": (MET, ev(T_UPLOAD), "Status is always 1: a TransferComplete follows"),
     "R380": (UNTESTED, ev(S_CHECK), "the queue check Download uses (tested there, R343)"),
     "R381": (UNTESTED, ev(S_CHECK_URL), "the URL check Download uses (tested there, R344)"),
@@ -789,9 +799,8 @@ ROWS = {
     "R393": (MET, ev(T_QUEUE), "one queue for every kind of transfer"),
     "R394": (MET, ev(T_SCHED), ""),
     "R395": (UNTESTED, ev(S_APPLY), "as R322"),
-    "R396": (PARTIAL, ev(U_WIN_NEXT, S_FETCHED), "a download starts only inside a window, "
-             "but the apply follows the fetch without checking that the window is still open: "
-             "a fetch that outlasts the window is applied after it (see the gaps)"),
+    "R396": (MET, ev(T_SCHED_LATE, U_WIN_NEXT), "started only inside a window; a fetch that "
+             "outlasts its window is not applied (9020)"),
     "R397": (NA, [], "binds whoever defines a vendor FileType"),
     "R398": (UNTESTED, ev("S:proxier/transfer/transfer_apply.c:transfer_apply_supported"),
              "the domain-name half binds the definer; \"1 Firmware Upgrade Image\" is accepted "
@@ -803,8 +812,8 @@ ROWS = {
     "R402": (MET, ev(T_SCHED), "FileSize 0 in the test's requests"),
     "R403": (MET, ev(T_SCHED), "as R329"),
     "R404": (UNTESTED, ev(S_FETCHED), "as R330"),
-    "R405": (PARTIAL, ev(T_SCHED, U_WIN_NEXT), "performed inside a window; applied right "
-             "after the fetch, possibly past the window's end (R396)"),
+    "R405": (MET, ev(T_SCHED, T_SCHED_LATE, U_WIN_NEXT), "performed and applied inside a "
+             "window"),
     "R406": (MET, ev(T_SCHED, U_WIN_CHECK), "one or two windows accepted; overlapping, "
              "backwards or zero windows => 9003"),
     "R407": (NA, [], "binds whoever defines a vendor WindowMode"),
@@ -919,14 +928,18 @@ ROWS = {
     "R495": (MET, ev(G_NAT, U_G_KEEP), "keep-alive from the connection-request port"),
     "R496": (MET, ev(U_G_KEEP), "the period is never below STUNMinimumKeepAlivePeriod"),
     "R497": (MET, ev(U_G_KEEP, G_NAT), "STUNMaximumKeepAlivePeriod when set"),
-    "R498": (NOT_YET, [], "binding-timeout discovery from a secondary port is not implemented: "
-             "the keep-alive period is STUNMaximumKeepAlivePeriod (or the minimum, or 30 s)"),
-    "R499": (NOT_YET, [], "as R498"),
-    "R500": (NOT_YET, [], "as R498 (no secondary port, no RESPONSE-ADDRESS)"),
+    "R498": (MET, ev(G_DISCOVER, U_G_SEARCH, G_NAT), "discovery from a secondary port when "
+             "the minimum and maximum keep-alive periods differ; none when they are equal"),
+    "R499": (MET, ev(G_DISCOVER, U_G_SEARCH, U_G_SHRINK), "doubling from the minimum, then "
+             "halving the gap; re-tested every 10 keep-alives"),
+    "R500": (MET, ev(G_DISCOVER, G_DISCOVER_401, G_DISCOVER_RFC5389, U_STUN_RA),
+             "RESPONSE-ADDRESS = the primary's mapped address; a server that ignores it ends "
+             "the discovery"),
     "R501": (MET, ev(G_NAT), "both: Table 107 attributes and UDPConnectionRequestAddress"),
     "R502": (MET, ev(U_STUN_ATTRS, G_NAT), "exact 20-byte value"),
     "R503": (MET, ev(U_STUN_ATTRS, G_NAT), "in every request (all leave the primary port)"),
-    "R504": (NA, [], "no request leaves another port"),
+    "R504": (MET, ev(G_DISCOVER, G_DISCOVER_401, U_STUN_RA), "the discovery's tests from the "
+             "secondary port carry no 0xC001 (the encoder refuses it with RESPONSE-ADDRESS)"),
     "R505": (MET, ev(U_STUN_ATTRS, G_NAT), "USERNAME = STUNUsername padded with spaces"),
     "R506": (MET, ev(G_NAT), "first binding and every change: an immediate request with "
              "BINDING-CHANGE"),
@@ -980,8 +993,8 @@ TABLE5 = [
     ("Reboot", "REQUIRED", MET, [I_REBOOT, I_REBOOT_AFTER], ""),
     ("Download", "REQUIRED if downloads are supported", MET, [T_WEB, T_REQ, T_FAULTS],
      "rpc_transfer.c on the queue of proxier/transfer/"),
-    ("ScheduleDownload", "OPTIONAL", PARTIAL, [T_SCHED, U_WIN_NEXT], "modes 1-3; \"4 "
-     "Confirmation Needed\" is 9003; the apply is not held to the window (R396)"),
+    ("ScheduleDownload", "OPTIONAL", MET, [T_SCHED, T_SCHED_LATE, U_WIN_NEXT], "modes 1-3; "
+     "\"4 Confirmation Needed\" is 9003; \"3 When Idle\" means no session (R411)"),
     ("Upload", "OPTIONAL", MET, [T_UPLOAD], "FileTypes 1 and 2 from [transfer] upload_config / "
      "upload_log; the others are 9003"),
     ("FactoryReset", "OPTIONAL", MET, [I_FR], ""),
@@ -1066,17 +1079,6 @@ GAPS = [
      "(HTTP_CLOCK_FLOOR); a clock that is wrong but later (a stale RTC) is trusted and can "
      "refuse a valid ACS certificate. Waiting for NTP (or an [acs] setting naming a "
      "time-sync flag file) would close both."),
-    ("R396, R405", "proxier/transfer/transfer.c `on_fetched`",
-     "A ScheduleDownload starts only inside a time window, but its file is applied as soon as "
-     "the fetch ends, without asking transfer_windows_next whether the window is still open: a "
-     "fetch that outlasts its window is applied outside it (\"MUST never apply a downloaded "
-     "file outside of a time window\"). Keep the fetched file and apply it at the next "
-     "window's start, or report 9020 when none is left."),
-    ("R378 (and docs/operations.md)", "proxier/transfer/transfer.c `consider`",
-     "An Upload that cannot begin within an hour of its time is reported with "
-     "PX_ERR_DOWNLOAD_FAILURE (9010); A.5.1's code for an upload is 9011, and "
-     "docs/operations.md says \"uploads fail with 9011 (9012 for credentials)\". Pick the code "
-     "by kind as `start` already does."),
     ("R411", "proxier/transfer/transfer_windows.c `transfer_windows_next`",
      "\"3 When Idle\" means \"no CWMP session runs\": proxierd knows nothing of the "
      "subscriber's use, so a \"1 Firmware Upgrade Image\" scheduled When Idle is applied and "
@@ -1091,12 +1093,10 @@ GAPS = [
      "(install, exit 0, let proxierd reboot) is documented; an action that reboots the box "
      "itself leaves the transfer \"applying\" and it is reported as 9010 after the restart "
      "although the image was installed."),
-    ("R493, R498-R500, R484", "proxier/connreq/udp_cr.c `local_address`, `timer_cb`; "
+    ("R493, R484", "proxier/connreq/udp_cr.c `local_address`, `timer_cb`; "
      "proxier/gateway/gateway_schema.c",
      "Annex G: a change of the local address is only noticed through the next keep-alive "
-     "(NATDetected compares with the address taken when STUN was configured), and the "
-     "binding timeout is never discovered (no secondary port, no RESPONSE-ADDRESS): the "
-     "keep-alive period is STUNMaximumKeepAlivePeriod, else the minimum, else 30 s. The "
+     "(NATDetected compares with the address taken when STUN was configured). The "
      "UDPConnReq:1 profile's UDPConnectionRequestAddressNotificationLimit is not in the "
      "gateway schema."),
     ("Untested claims", "tests/",
