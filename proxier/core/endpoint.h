@@ -132,7 +132,7 @@ struct endpoint {
     bool notify_tracking;
 
     /* Active notification throttle (DefaultActiveNotificationThrottle) */
-    time_t last_active_inform;
+    double last_active_inform;   /* monotonic seconds, 0 = never */
     struct event *throttle_timer;
 
     struct cpe_request_source requests; /* collect == NULL: none */

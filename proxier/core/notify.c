@@ -93,20 +93,30 @@ int notify_attr_set(struct endpoint *ep, const char *path, const struct dm_node 
                                        cache_errmsg(ep->env.cache));
 }
 
+/* Seconds on the monotonic clock, with their fraction: the throttle's unit is the second,
+ * and whole-second clocks would make a 3 s throttle anything from 2 to 3 s. */
+static double monotonic_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /* DefaultActiveNotificationThrottle: at most one Inform for active notifications per that
  * many seconds; a change inside the window waits for its end. */
 static void throttle_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct endpoint *ep = arg;
-    ep->last_active_inform = time(NULL);
+    ep->last_active_inform = monotonic_seconds();
     endpoint_add_event(ep, EV_VALUE_CHANGE, "");
 }
 
 static void request_active_inform(struct endpoint *ep)
 {
     unsigned throttle = mgmt_get_uint(ep, "DefaultActiveNotificationThrottle", 0);
-    time_t now = time(NULL);
-    if (throttle == 0 || now >= ep->last_active_inform + (time_t)throttle) {
+    double now = monotonic_seconds();
+    double due = ep->last_active_inform + throttle;
+    if (throttle == 0 || ep->last_active_inform == 0 || now >= due) {
         ep->last_active_inform = now;
         endpoint_add_event(ep, EV_VALUE_CHANGE, "");
         return;
@@ -115,7 +125,8 @@ static void request_active_inform(struct endpoint *ep)
         ep->throttle_timer = evtimer_new(ep->env.base, throttle_cb, ep);
     if (evtimer_pending(ep->throttle_timer, NULL))
         return;
-    struct timeval tv = {ep->last_active_inform + (time_t)throttle - now, 0};
+    double wait = due - now;
+    struct timeval tv = {(time_t)wait, (suseconds_t)((wait - (time_t)wait) * 1e6)};
     evtimer_add(ep->throttle_timer, &tv);
 }
 
