@@ -233,26 +233,11 @@ static bool refs_valid(struct xmpp_ep *xe, struct dm_request *req)
 static void op_set(void *ctx, struct dm_request *req)
 {
     struct xmpp_ep *xe = ctx;
-    struct cache *c = xe->ep->env.cache;
-    if (!refs_valid(xe, req)) {
+    if (refs_valid(xe, req) && endpoint_store_set(xe->ep, req) == 0) {
         dm_request_done(req);
+        xmpp_cr_reconfigure(xe);
         return;
     }
-    if (cache_begin(c) != CACHE_OK)
-        goto fail;
-    for (size_t i = 0; i < req->n_items; i++)
-        if (cache_value_set(c, xe->ep->key, req->items[i].path, req->items[i].value, "acs") !=
-            CACHE_OK)
-            goto fail;
-    if (cache_commit(c) != CACHE_OK)
-        goto fail;
-    dm_request_done(req);
-    xmpp_cr_reconfigure(xe);
-    return;
-fail:
-    cache_rollback(c);
-    dm_request_set_fault(req, PX_ERR_INTERNAL, "cannot store the new values: %s",
-                         cache_errmsg(c));
     dm_request_done(req);
 }
 

@@ -52,6 +52,24 @@ void cpe_request_clear(struct cpe_request *r)
     memset(r, 0, sizeof(*r));
 }
 
+int endpoint_store_set(struct endpoint *ep, struct dm_request *req)
+{
+    struct cache *c = ep->env.cache;
+    if (cache_begin(c) != CACHE_OK)
+        goto fail;
+    for (size_t i = 0; i < req->n_items; i++)
+        if (cache_value_set(c, ep->key, req->items[i].path, req->items[i].value, "acs") !=
+            CACHE_OK)
+            goto fail;
+    if (cache_commit(c) == CACHE_OK)
+        return 0;
+fail:
+    cache_rollback(c);
+    dm_request_set_fault(req, PX_ERR_INTERNAL, "cannot store the new values: %s",
+                         cache_errmsg(c));
+    return -1;
+}
+
 /* ---- Event queue ---- */
 
 struct discard_ctx {

@@ -191,6 +191,12 @@ char *mgmt_default_username(const struct endpoint_identity *id);
 #define SETTING_PARAMETER_KEY "parameter_key"
 #define SETTING_REBOOT_KEY "reboot_command_key"
 
+/* A provider's SetParameterValues storage: every item of req as the ACS's value (origin
+ * "acs") in one cache transaction. Returns 0, or -1 with the request's fault set (9002,
+ * saying why the cache refused); the caller still calls dm_request_done. */
+struct dm_request;
+int endpoint_store_set(struct endpoint *ep, struct dm_request *req);
+
 /* Persisted per-endpoint settings (small strings in the cache). */
 char *endpoint_setting(const struct endpoint *ep, const char *key); /* caller frees */
 int endpoint_setting_set(struct endpoint *ep, const char *key, const char *value);

@@ -399,20 +399,11 @@ static bool url_valid(struct dm_request *req)
 static void mgmt_op_set(void *ctx, struct dm_request *req)
 {
     struct endpoint *ep = ctx;
-    struct cache *c = ep->env.cache;
     bool url_changed = false, periodic_changed = false;
-    if (!url_valid(req) || !aliases_valid(ep, req)) {
+    if (!url_valid(req) || !aliases_valid(ep, req) || endpoint_store_set(ep, req) != 0) {
         dm_request_done(req);
         return;
     }
-    if (cache_begin(c) != CACHE_OK)
-        goto fail;
-    for (size_t i = 0; i < req->n_items; i++)
-        if (cache_value_set(c, ep->key, req->items[i].path, req->items[i].value, "acs") !=
-            CACHE_OK)
-            goto fail;
-    if (cache_commit(c) != CACHE_OK)
-        goto fail;
     const char **names = calloc(req->n_items, sizeof(*names));
     size_t n = 0;
     for (size_t i = 0; i < req->n_items; i++) {
@@ -430,12 +421,6 @@ static void mgmt_op_set(void *ctx, struct dm_request *req)
     if (n)
         tell_observers(ep, names, n);
     free(names);
-    dm_request_done(req);
-    return;
-fail:
-    cache_rollback(c);
-    dm_request_set_fault(req, PX_ERR_INTERNAL, "cannot store the new values: %s",
-                         cache_errmsg(c));
     dm_request_done(req);
 }
 

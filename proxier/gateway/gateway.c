@@ -143,19 +143,7 @@ static void gateway_get(void *ctx, struct dm_request *req)
 static void gateway_set(void *ctx, struct dm_request *req)
 {
     struct gateway *gw = ctx;
-    struct cache *c = gw->ep->env.cache;
-    cache_begin(c);
-    for (size_t i = 0; i < req->n_items; i++)
-        if (cache_value_set(c, gw->ep->key, req->items[i].path, req->items[i].value, "acs") !=
-            CACHE_OK) {
-            cache_rollback(c);
-            dm_request_set_fault(req, PX_ERR_INTERNAL, "cannot store %s: %s",
-                                 req->items[i].path, cache_errmsg(c));
-            dm_request_done(req);
-            return;
-        }
-    if (cache_commit(c) != CACHE_OK)
-        dm_request_set_fault(req, PX_ERR_INTERNAL, "cannot store values: %s", cache_errmsg(c));
+    endpoint_store_set(gw->ep, req);
     dm_request_done(req);
 }
 

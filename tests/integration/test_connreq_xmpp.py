@@ -8,7 +8,7 @@ import time
 import unittest
 
 from prosody_fixture import Prosody
-from support import ProxierTestCase, free_port, soapmsg as m, wait_until
+from support import ProxierTestCase, ctl_command, free_port, soapmsg as m, wait_until
 from xmpp_acs import XmppAcs
 
 CPE_JID = "cpe@localhost/cwmp"
@@ -53,17 +53,7 @@ class XmppCase(ProxierTestCase):
         return self.daemon
 
     def ctl_get(self, path):
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(5)
-            s.connect(self.ctl_path)
-            s.sendall(f"get {path}\n".encode())
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-        return data.decode().rstrip("\n")
+        return ctl_command(self.ctl_path, f"get {path}")
 
     def logins(self):
         return self.daemon.log_text().count(f"connected as {CPE_JID}")
