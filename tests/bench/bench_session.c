@@ -360,9 +360,10 @@ static void report(struct acs *a, const char *exe, const long *kb)
         printf("summary: bench_session GPV of %s: Inform->GPV response %.2f ms median, %.2f ms "
                "p99; Inform->session end %.2f ms median, %.2f ms p99\n",
                st[i].label, st[i].a50, st[i].a99, st[i].b50, st[i].b99);
-    printf("summary: bench_session proxierd memory: VmRSS %.1f MB, VmHWM %.1f MB (references: "
-           "1 ms netcwmp, 17 ms easycwmp, 80 ms icwmp; 6-12 MB)\n",
-           kb[0] / 1024.0, kb[1] / 1024.0);
+    printf("summary: bench_session proxierd memory: VmRSS %.1f MB (%.1f MB of it private, the "
+           "rest shared library pages), VmHWM %.1f MB (references: 1 ms netcwmp, 17 ms "
+           "easycwmp, 80 ms icwmp; 6-12 MB)\n",
+           kb[0] / 1024.0, kb[2] / 1024.0, kb[1] / 1024.0);
 }
 
 static int parse_args(int argc, char **argv, size_t *per_case, const char **exe, int *extra_at)
