@@ -271,9 +271,10 @@ class TestACS:
     __test__ = False   # not a unittest/pytest test class
 
     def __init__(self, auth=None, username="cpe", password="secret", tls=False,
-                 realm="proxier-test-acs", validate=True):
+                 realm="proxier-test-acs", validate=True, port=0):
         self.auth = Authenticator(auth, username, password, realm) if auth else None
         self.tls = tls
+        self.listen_port = port           # 0 = any free port
         self.validator = Validator() if validate else None
         # behaviour switches (set them before the Session they should affect)
         self.set_cookie = True            # send the session cookie (GenieACS does)
@@ -304,7 +305,7 @@ class TestACS:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self):
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server(("127.0.0.1", self.listen_port), _Handler)
         self._server.daemon_threads = True
         self._server.acs = self
         if self.tls:

@@ -4,7 +4,7 @@ authentication, cookies, redirects, HoldRequests and compression."""
 import shutil
 import unittest
 
-from support import ProxierTestCase, soapmsg as m, wait_until
+from support import ProxierTestCase, free_port, soapmsg as m, wait_until
 
 FORCED = ["Device.RootDataModelVersion", "Device.DeviceInfo.HardwareVersion",
           "Device.DeviceInfo.SoftwareVersion", "Device.DeviceInfo.ProvisioningCode",
@@ -165,6 +165,25 @@ class Retries(ProxierTestCase):
         confirmed = [s for s in self.acs.sessions if s.inform_done and not s.ended_ok]
         self.assertEqual([codes(s) for s in confirmed], [["0 BOOTSTRAP", "1 BOOT"]])
         self.assertEqual(codes(ok), [])
+
+    def test_acs_down_then_back(self):
+        # Nothing listens at the ACS URL: the sessions fail (connection refused) and are
+        # retried; once an ACS answers there, the retry delivers the undelivered events
+        # with the RetryCount of the failed attempts.
+        from acs.acs import TestACS
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/acs"
+        d = self.start_daemon({"acs": {"url": url},
+                               "cwmp": {"retry_interval_multiplier": 1000}})
+        wait_until(lambda: d.log_text().count("session failed") >= 2, 15,
+                   "two failed attempts")
+        acs = TestACS(port=port).start()
+        self.addCleanup(acs.stop)
+        s = acs.wait_sessions(1, timeout=15)[0]
+        self.assertTrue(s.ended_ok)
+        self.assertEqual(codes(s), ["0 BOOTSTRAP", "1 BOOT"])
+        self.assertGreaterEqual(s.inform.retry_count, 2)
+        acs.assert_clean()
 
     def test_malformed_acs_reply_fails_the_session(self):
         self.acs.queue(m.rpc_raw("<cwmp:GetParameterValues><ParameterNames>"))
