@@ -686,11 +686,9 @@ ROWS = {
     "R310": (MET, ev(I_ADD_DEL), "key del-1 set; a failed DeleteObject leaves it"),
     "R311": (MET, ev(I_OBJ_9005, U_ADDDEL), ""),
     # 3.4.3 File Transfers
-    "R103": (UNTESTED, ev("S:proxier/session/http_fetch.c:http_fetch_start",
-                          "S:proxier/session/http.c:http_conn_new"),
+    "R103": (MET, ev("I:transfer:Download::test_a_file_on_the_acs_host_comes_over_a_second_connection"),
              "option 2: every transfer has its own curl handle and connection while the "
-             "session keeps its own (a session's connection cache is private, CURLOPT_SHARE); "
-             "no test puts the file on the ACS's host and port"),
+             "session keeps its own (a session's connection cache is private, CURLOPT_SHARE)"),
     "R104": (MET, ev(T_TLS), "HTTPS with the [acs] CA settings, host name verified"),
     "R105": (MET, ev(T_TLS), "https:// => TLS; no redirect from HTTPS to HTTP "
              "(CURLOPT_REDIR_PROTOCOLS_STR)"),
@@ -1113,7 +1111,7 @@ GAPS = [
      "CancelTransfer matching several transfers (R418); an Upload that is delayed, restarted "
      "or refused for a full queue or userinfo (R372, R377, R380, R381); ScheduleDownload's "
      "9004/9010 and a scheduled firmware (R414, R416, R388); the times of an "
-     "AutonomousTransferComplete (R363, R364); a file on the ACS's own host and port (R103); "
+     "AutonomousTransferComplete (R363, R364); "
      "a failed 6 CONNECTION REQUEST session not being retried (R194); a GET with a body to the "
      "connection-request URL (R054)."),
 ]

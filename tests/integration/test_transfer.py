@@ -104,6 +104,22 @@ class Download(TransferCase):
         self.assertNotIn(("7 TRANSFER COMPLETE", ""), last.inform.events)
         self.assertEqual(len(self.transfer_completes()), 1)
 
+    def test_a_file_on_the_acs_host_comes_over_a_second_connection(self):
+        # 3.4.3: a file at the ACS's own host and port; we take the second option, a
+        # connection of its own while the session goes on
+        body = b"tone" * 256
+        self.acs.files["/files/ring.bin"] = body
+        self.acs.queue(m.rpc_download(self.acs.base_url + "/files/ring.bin", "5 Ringer File",
+                                      "acs-host", target="ring.bin"))
+        self.start()
+        self.assert_reported("acs-host")
+        with open(os.path.join(self.files, "ring.bin"), "rb") as f:
+            self.assertEqual(f.read(), body)
+        gets = [r for r in self.acs.requests if r.method == "GET"]
+        self.assertEqual([r.path for r in gets], ["/files/ring.bin"])
+        session_conns = {c for s in self.acs.sessions for c in s.conn_ids}
+        self.assertNotIn(gets[0].conn_id, session_conns)
+
     def test_vendor_configuration_runs_the_config_action(self):
         self.fs.files["/cfg.xml"] = b"<config/>"
         self.acs.queue(m.rpc_download(self.fs.url("/cfg.xml"), "3 Vendor Configuration File",
