@@ -245,6 +245,12 @@ G_DISCOVER_RFC5389 = ("I:connreq_udp:BindingTimeoutDiscovery::"
 U_G_SEARCH = "U:udp_cr:test_binding_timeout_search"
 U_G_SHRINK = "U:udp_cr:test_binding_timeout_shrinks"
 U_STUN_RA = "U:stun:test_response_address"
+I_RETRY_CUT = "I:session:Retries::test_a_new_event_cuts_the_retry_wait_short"
+I_COOKIES = "I:session:Transport::test_every_cookie_of_the_session_comes_back"
+H_CR_FAILED = ("I:connreq_http:HttpConnectionRequest::"
+               "test_a_failed_connection_request_session_is_not_retried_with_its_event")
+H_CR_BODY = "I:connreq_http:HttpConnectionRequest::test_a_body_in_the_request_is_ignored"
+T_TC_FAULTS = "I:transfer:Download::test_transfer_complete_8005_and_fault"
 U_STUN_MI = "U:stun:test_message_integrity"
 U_STUN_MAPPED = "U:stun:test_mapped_address"
 
@@ -340,8 +346,8 @@ ROWS = {
     "R028": (MET, ev(I_RETRYCOUNT, I_HTTPERR), ""),
     "R029": (MET, ev(I_RETRYCOUNT), "RetryCount persisted in the cache (endpoint.c)"),
     "R030": (MET, ev(I_V10), "suspect_old_acs in session.c"),
-    "R031": (MET, ev(U_TABLE3, I_RETRYCOUNT), "the Table 3 wait is shown; ending the wait "
-             "early on a new event (endpoint_add_event -> kick_cb) has no test"),
+    "R031": (MET, ev(U_TABLE3, I_RETRYCOUNT, I_RETRY_CUT), "a new event ends the wait at "
+             "once (endpoint_add_event -> kick_cb)"),
     "R032": (MET, ev(U_TABLE3), "uniform random pick in the range (retry_wait_seconds)"),
     "R033": (UNTESTED, ev("S:proxier/core/endpoint.c:endpoint_new"), "post_boot_retries is "
              "not persisted, so a restart starts from the first range; no test"),
@@ -372,8 +378,7 @@ ROWS = {
     # 3.2.2.2
     "R052": (MET, ev(H_405), "binds the ACS; the listener answers other methods 405"),
     "R053": (MET, ev(H_URL, H_PORT), "160-bit random path per endpoint, kept across restarts"),
-    "R054": (UNTESTED, ev("S:proxier/connreq/http_cr.c:on_request"), "a body is read and "
-             "ignored; no test sends one"),
+    "R054": (MET, ev(H_CR_BODY), "a body is read and ignored"),
     "R055": (MET, ev(H_WRONG, H_REPLAY, H_URI, H_NOUSER, U_DG_REPLAY), "own digest verifier "
              "(connreq/digest.c): nonce MAC and expiry, nc replay, uri binding"),
     "R056": (MET, ev(H_CURL, H_RAW), "200 with Content-Length: 0"),
@@ -424,8 +429,7 @@ ROWS = {
              "acs.timeout cannot go below 30"),
     "R087": (NA, [], "binds the ACS"),
     "R088": (MET, ev(U_COOKIES, I_ONECONN), "the test ACS flags any POST without the cookie"),
-    "R089": (UNTESTED, ev("S:proxier/session/http.c:set_http"), "libcurl's cookie engine keeps "
-             "any number of cookies; TestACS.extra_cookies exists but no test sends several"),
+    "R089": (MET, ev(I_COOKIES), "every cookie of the session on every later POST"),
     "R090": (MET, ev(U_CLOSE), ""),
     "R091": (MET, ev(U_REDIR, I_REDIRECT), ""),
     "R092": (MET, ev(U_REDIR), "the fixture cycles 301/302/307"),
@@ -514,9 +518,8 @@ ROWS = {
     "R174": (MET, ev(I_HTTPERR), ""),
     "R175": (MET, ev(U_BASIC, I_WRONGPW), "a 401 after authenticating ends the session"),
     "R176": (MET, ev(I_ONECONN), ""),
-    "R177": (UNTESTED, ev(S_REQ_REPLY), "a fault other than 8005 to a TransferComplete skips "
-             "to the next request and the session goes on (its events stay queued); no test "
-             "injects one"),
+    "R177": (MET, ev(T_TC_FAULTS), "a fault other than 8005 to a TransferComplete skips to "
+             "the next request and the session goes on; its events stay queued"),
     "R178": (MET, ev(I_REBOOT_AFTER), "Reboot/FactoryReset run after the session"),
     "R179": (MET, ev(I_HTTPERR, I_RETRYCOUNT), ""),
     # 3.7.1.5
@@ -538,9 +541,8 @@ ROWS = {
     "R191": (MET, ev(U_TABLE8), ""),
     "R192": (MET, ev(U_TABLE8), ""),
     "R193": (MET, ev(U_TABLE8, I_PASSIVE_REBOOT), "4 VALUE CHANGE: retried until reboot"),
-    "R194": (UNTESTED, ev(U_TABLE8, H_CURL, "S:proxier/session/session.c:session_finish"),
-             "6 CONNECTION REQUEST is produced (HTTP, UDP, XMPP tests) and dropped when its "
-             "session fails (EV_RETRY_NEVER); no test fails a connection-request session"),
+    "R194": (MET, ev(U_TABLE8, H_CR_FAILED), "dropped with its failed session; the retry "
+             "does not carry it"),
     "R195": (MET, ev(U_TABLE8, T_WEB, T_KILL9), "kept until its last TransferComplete is "
              "answered (session.c request_delivered), also while an M event of a transfer "
              "that ended during the session waits; stored in the cache"),
@@ -561,7 +563,7 @@ ROWS = {
     "R207": (NA, [], "proxierd defines no vendor events"),
     "R208": (MET, ev(I_FIRST, I_PASSIVE), "one Inform carries every queued event"),
     "R209": (MET, ev(I_8005), "identical bytes re-sent"),
-    "R210": (UNTESTED, ev(S_REQ_REPLY), "as R177: the request is retried in a later session"),
+    "R210": (MET, ev(T_TC_FAULTS), "as R177: the request comes again in the next session"),
     "R211": (NA, [], "binds the ACS"), "R212": (NA, [], "binds the ACS"),
     "R213": (NA, [], "binds the ACS"), "R214": (NA, [], "binds the ACS"),
     "R215": (NA, [], "binds the ACS"), "R216": (NA, [], "binds the ACS"),
@@ -748,14 +750,14 @@ ROWS = {
     "R345": (MET, ev(T_REQ), "a FileSize beyond [transfer] max_file_size (the space we give "
              "to downloads; free disk space is not looked at) => 9010"),
     # A.3.3.2 TransferComplete / A.3.3.3 AutonomousTransferComplete
-    "R358": (UNTESTED, ev(S_REQ_REPLY, "S:proxier/transfer/transfer.c:delivered"), "the row "
-             "and the event stay until the matching response: 8005 re-sends the identical "
-             "request (up to max_retry_requests), another fault or a failed session leaves it "
-             "for the next session; no test answers a TransferComplete with a fault"),
+    "R358": (MET, ev(T_TC_FAULTS, "S:proxier/transfer/transfer.c:delivered"), "the row and "
+             "the event stay until the matching response: 8005 re-sends the identical request, "
+             "another fault leaves it for the next session"),
     "R359": (MET, ev(T_WEB, T_FAULTS), "StartTime recorded when the transfer starts; the "
              "Unknown Time if it never started"),
     "R360": (MET, ev(T_WEB), "CompleteTime recorded at the outcome"),
-    "R361": (UNTESTED, ev(S_REQ_REPLY), "as R358"),
+    "R361": (UNTESTED, ev(S_REQ_REPLY), "as R358 (the same code path; the test faults a "
+             "TransferComplete, not an AutonomousTransferComplete)"),
     "R362": (NA, [], "binds whoever defines a vendor FileType"),
     "R363": (UNTESTED, ev(S_FILL), "StartTime recorded as for TransferComplete; the "
              "autonomous test does not look at it"),
@@ -1099,21 +1101,16 @@ GAPS = [
      "gateway schema."),
     ("Untested claims", "tests/",
      "Implemented but without a test: host-name check of the ACS certificate (R071) and of a "
-     "redirected TLS session (R073/R099); several cookies (R089, TestACS.extra_cookies is "
-     "unused); the 30 s timeout floor (R086); the post-reboot reset of the Table 3 range "
-     "(R033); the default 5/2000 (R035); a new event cutting a retry wait short (R031); "
+     "redirected TLS session (R073/R099); the post-reboot reset of the Table 3 range (R033); "
+     "the default 5/2000 (R035); "
      "crash (kill -9) during AddObject/DeleteObject/SetParameterAttributes (R288, R308, R260)."),
-    ("Untested transfer and connection-request claims", "tests/integration/test_transfer.py, "
-     "test_connreq_*.py",
-     "A fault or 8005 answering a TransferComplete / AutonomousTransferComplete (R358, R361, "
-     "R177, R210: the test ACS can inject(\"TransferComplete\", fault=8005), no daemon test "
-     "does); the one-hour start limit (R333, R377, R378); a wrong FileSize (R330); a "
-     "CancelTransfer matching several transfers (R418); an Upload that is delayed, restarted "
+    ("Untested transfer claims", "tests/integration/test_transfer.py",
+     "A fault answering an AutonomousTransferComplete (R361: the same code path as the tested "
+     "TransferComplete); the one-hour start limit (R333, R377, R378); a wrong FileSize (R330); "
+     "a CancelTransfer matching several transfers (R418); an Upload that is delayed, restarted "
      "or refused for a full queue or userinfo (R372, R377, R380, R381); ScheduleDownload's "
      "9004/9010 and a scheduled firmware (R414, R416, R388); the times of an "
-     "AutonomousTransferComplete (R363, R364); "
-     "a failed 6 CONNECTION REQUEST session not being retried (R194); a GET with a body to the "
-     "connection-request URL (R054)."),
+     "AutonomousTransferComplete (R363, R364)."),
 ]
 
 # ---------------------------------------------------------------------------------------------

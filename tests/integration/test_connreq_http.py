@@ -152,6 +152,32 @@ class HttpConnectionRequest(ProxierTestCase):
         self.assertEqual(r.statuses, [401, 200])
         self.assertEqual(codes(self.acs.wait_sessions(2)[1]), CR_EVENT)
 
+    def test_a_failed_connection_request_session_is_not_retried_with_its_event(self):
+        # Table 8: "6 CONNECTION REQUEST" is not retried; the retry carries no such event
+        self.start({"cwmp": {"retry_interval_multiplier": 1000}})
+        self.acs.inject("Inform", fault=8003)
+        r = self.acs.connection_request(self.url, USER, PASS)
+        self.assertEqual(r.statuses, [401, 200])
+        failed = self.acs.wait_inform(n=2)
+        self.assertEqual(codes(failed), CR_EVENT)
+        retry = self.acs.wait_inform(n=3, timeout=20)
+        self.assertEqual(codes(retry), [])
+        self.assertEqual(retry.inform.retry_count, 1)
+
+    def test_a_body_in_the_request_is_ignored(self):
+        # 3.2.2.2: any data in the request SHOULD be ignored
+        self.start()
+        c = RawClient(self.url)
+        try:
+            challenge = c.challenges()[0]
+            status, _, body = c.get({"Authorization": digest_authorization(
+                challenge, c.path, USER, PASS), "Content-Type": "text/plain"},
+                body=b"please reboot")
+        finally:
+            c.close()
+        self.assertEqual((status, body), (200, b""))
+        self.assertEqual(codes(self.acs.wait_sessions(2)[1]), CR_EVENT)
+
     def test_sha256_and_md5_sess_from_a_raw_client(self):
         self.start()
         status, _, body = self.raw_cr("SHA-256")

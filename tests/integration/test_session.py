@@ -1,10 +1,12 @@
 """The CWMP session of the gateway endpoint against the test ACS (TR-069 3.7.1, 3.4, 3.2.1):
 the Inform and its events, version negotiation, 8005, failures and retries with RetryCount,
 authentication, cookies, redirects, HoldRequests and compression."""
+import os
 import shutil
+import time
 import unittest
 
-from support import ProxierTestCase, free_port, soapmsg as m, wait_until
+from support import ProxierTestCase, ctl_command, free_port, soapmsg as m, wait_until
 
 FORCED = ["Device.RootDataModelVersion", "Device.DeviceInfo.HardwareVersion",
           "Device.DeviceInfo.SoftwareVersion", "Device.DeviceInfo.ProvisioningCode",
@@ -166,6 +168,20 @@ class Retries(ProxierTestCase):
         self.assertEqual([codes(s) for s in confirmed], [["0 BOOTSTRAP", "1 BOOT"]])
         self.assertEqual(codes(ok), [])
 
+    def test_a_new_event_cuts_the_retry_wait_short(self):
+        # 3.2.1.1: retry after the Table 3 wait *or when a new event occurs*
+        sock = os.path.join(self.tmp, "ctl.sock")
+        self.acs.inject("Inform", status=503)
+        d = self.start_daemon({"cwmp": {"retry_minimum_wait": 600},
+                               "control": {"socket": sock}})
+        wait_until(lambda: "retry 1 in" in d.log_text(), 10, "the first failure")
+        t = time.monotonic()
+        self.assertEqual(ctl_command(sock, "set Device.DeviceInfo.ProvisioningCode now"), "ok")
+        s = self.acs.wait_sessions(1, timeout=10)[0]
+        self.assertLess(time.monotonic() - t, 5, "not the 600 s wait")
+        self.assertEqual(codes(s), ["0 BOOTSTRAP", "1 BOOT", "4 VALUE CHANGE"])
+        self.assertEqual(s.inform.retry_count, 1)
+
     def test_acs_down_then_back(self):
         # Nothing listens at the ACS URL: the sessions fail (connection refused) and are
         # retried; once an ACS answers there, the retry delivers the undelivered events
@@ -237,6 +253,17 @@ class Transport(ProxierTestCase):
         self.assertTrue(s.ended_ok)
         self.assertEqual(len(set(s.conn_ids)), 1)
         self.assertTrue(all(s.cookies_seen[1:]))
+
+    def test_every_cookie_of_the_session_comes_back(self):
+        # 3.4.2: all the session's cookies, not only the first
+        self.acs.extra_cookies = ["lb=node7; Path=/", "tenant=home; Path=/"]
+        self.acs.queue(m.rpc_gpv(["Device.DeviceInfo.SerialNumber"]))
+        self.start_daemon()
+        s = self.acs.wait_sessions(1)[0]
+        self.assertTrue(s.ended_ok)
+        for header in s.cookies_seen[1:]:
+            jar = dict(c.strip().split("=", 1) for c in header.split(";"))
+            self.assertEqual(jar, {"session": s.cookie, "lb": "node7", "tenant": "home"})
 
     def test_redirect_chain_is_followed_for_the_session_only(self):
         self.acs.inject("Inform", redirect=307, times=3)
@@ -325,7 +352,6 @@ class TLS(ProxierTestCase):
                                    "ca_path": self.tmp}})
         self.acs.wait_for(lambda: len(self.acs.connections) >= 1, timeout=10,
                           what="a TLS connection attempt")
-        import time
         time.sleep(1)
         self.assertEqual(self.acs.sessions, [])
         self.assertIn("HTTP transport", self.daemons[0].log_text())

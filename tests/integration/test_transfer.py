@@ -120,6 +120,34 @@ class Download(TransferCase):
         session_conns = {c for s in self.acs.sessions for c in s.conn_ids}
         self.assertNotIn(gets[0].conn_id, session_conns)
 
+    def test_transfer_complete_8005_and_fault(self):
+        # 3.7.1.6: 8005 => the identical TransferComplete again in the session; another fault
+        # => not again in that session, but its events stay and the next session delivers it
+        self.fs.files["/a.bin"] = b"a"
+        self.fs.files["/b.bin"] = b"b"
+        self.acs.inject("TransferComplete", fault=8005)
+        self.acs.queue(m.rpc_download(self.fs.url("/a.bin"), "2 Web Content", "tc-8005"))
+        self.start()
+        wait_until(lambda: len(self.transfer_completes()) == 2, 20, "the resent TransferComplete")
+        (s1, tc1), (s2, tc2) = self.transfer_completes()
+        self.assertEqual(s1, s2, "sent twice in one session, after the 8005")
+        self.assertEqual(tc1, tc2, "the identical request")
+        self.acs.inject("TransferComplete", fault=8002)
+        self.acs.queue(m.rpc_download(self.fs.url("/b.bin"), "2 Web Content", "tc-8002"))
+        self.kick()
+        self.wait_complete("tc-8002")
+        refused = [s for s in self.acs.sessions
+                   if any(r.get("CommandKey") == "tc-8002" for meth, r in s.cpe_requests)]
+        self.kick()  # the events stayed: the next session reports it again
+        wait_until(lambda: len([s for s in self.acs.sessions if any(
+            r.get("CommandKey") == "tc-8002" for meth, r in s.cpe_requests)]) == 2, 20,
+            "the refused TransferComplete in the next session")
+        again = [s for s in self.acs.sessions if any(
+            r.get("CommandKey") == "tc-8002" for meth, r in s.cpe_requests)][1]
+        self.assertNotEqual(again.index, refused[0].index)
+        self.assertIn(("M Download", "tc-8002"), again.inform.events)
+        self.assertIn(("7 TRANSFER COMPLETE", ""), again.inform.events)
+
     def test_vendor_configuration_runs_the_config_action(self):
         self.fs.files["/cfg.xml"] = b"<config/>"
         self.acs.queue(m.rpc_download(self.fs.url("/cfg.xml"), "3 Vendor Configuration File",
