@@ -400,9 +400,8 @@ ROWS = {
     "R068": (MET, ev(I_FIRST), "every integration test"),
     "R069": (NA, [], "binds the ACS"),
     "R070": (MET, ev(U_TLS_VERIFY, I_TLSBAD), ""),
-    "R071": (UNTESTED, ev(U_TLS_VERIFY, "S:proxier/session/http.c:http_set_tls"), "the root-CA half "
-             "is tested; the host-name half (CURLOPT_SSL_VERIFYHOST 2, which checks SAN before "
-             "CN) has no test with a mismatching name"),
+    "R071": (MET, ev(U_TLS_VERIFY, "I:session:TLS::test_a_certificate_for_another_host_is_refused"),
+             "the CA and the host name (CURLOPT_SSL_VERIFYHOST 2, SAN before CN)"),
     "R072": (MET, ev(I_TLS), "acs.ca_file / acs.ca_path, else the system store"),
     "R073": (UNTESTED, ev("S:proxier/session/http.c:conn_redirect"), "curl verifies the host of "
              "the URL it connects to, i.e. the redirect target; no TLS-to-TLS redirect test"),
@@ -1100,8 +1099,8 @@ GAPS = [
      "UDPConnReq:1 profile's UDPConnectionRequestAddressNotificationLimit is not in the "
      "gateway schema."),
     ("Untested claims", "tests/",
-     "Implemented but without a test: host-name check of the ACS certificate (R071) and of a "
-     "redirected TLS session (R073/R099); the post-reboot reset of the Table 3 range (R033); "
+     "Implemented but without a test: host-name check of a redirected TLS "
+     "session (R073/R099); the post-reboot reset of the Table 3 range (R033); "
      "the default 5/2000 (R035); "
      "crash (kill -9) during AddObject/DeleteObject/SetParameterAttributes (R288, R308, R260)."),
     ("Untested transfer claims", "tests/integration/test_transfer.py",

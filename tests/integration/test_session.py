@@ -347,6 +347,15 @@ class TLS(ProxierTestCase):
         self.assertIn("certificate dates are not checked", d.log_text())
         self.assertTrue(s.inform.current_time.startswith("2001-01-01"), s.inform.current_time)
 
+    def test_a_certificate_for_another_host_is_refused(self):
+        # 3.3: the ACS certificate must name the host of the URL. Ours names 127.0.0.1 only,
+        # so "localhost" (the same server, trusted CA) does not match.
+        url = self.acs.url.replace("127.0.0.1", "localhost")
+        d = self.start_daemon({"acs": {"url": url, "username": "cpe", "password": "pw"}})
+        wait_until(lambda: "session failed" in d.log_text(), 15, "a failed session")
+        self.assertEqual(self.acs.sessions, [])
+        self.assertRegex(d.log_text(), r"(?i)certificate|SSL|subject")
+
     def test_untrusted_acs_certificate_is_refused(self):
         self.start_daemon({"acs": {"username": "cpe", "password": "pw", "ca_file": None,
                                    "ca_path": self.tmp}})
