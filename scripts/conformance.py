@@ -349,11 +349,12 @@ ROWS = {
     "R031": (MET, ev(U_TABLE3, I_RETRYCOUNT, I_RETRY_CUT), "a new event ends the wait at "
              "once (endpoint_add_event -> kick_cb)"),
     "R032": (MET, ev(U_TABLE3), "uniform random pick in the range (retry_wait_seconds)"),
-    "R033": (UNTESTED, ev("S:proxier/core/endpoint.c:endpoint_new"), "post_boot_retries is "
-             "not persisted, so a restart starts from the first range; no test"),
+    "R033": (MET, ev("I:session:Retries::test_a_reboot_resets_the_retry_wait_but_not_the_retry_count"),
+             "post_boot_retries is not persisted: a restart starts from the first range, "
+             "while RetryCount goes on"),
     "R034": (MET, ev(I_RETRYCOUNT, I_HTTPERR), "RetryCount in every Inform"),
-    "R035": (UNTESTED, ev("S:proxier/core/config.c:config_defaults"), "defaults 5 / 2000; no "
-             "test asserts the defaults (unit tests pass 5/2000 explicitly)"),
+    "R035": (MET, ev(U_TABLE3), "config defaults 5 and 2000, the ManagementServer factory "
+             "defaults"),
     "R036": (MET, ev(U_TABLE3), "n >= 10 stays at the tenth range"),
     "R037": (MET, ev(I_RETRYCOUNT, I_HTTPERR), ""),
     "R038": (MET, ev(I_RETRYCOUNT), "RetryCount back to 0 after a successful session"),
@@ -1100,8 +1101,7 @@ GAPS = [
      "gateway schema."),
     ("Untested claims", "tests/",
      "Implemented but without a test: host-name check of a redirected TLS "
-     "session (R073/R099); the post-reboot reset of the Table 3 range (R033); "
-     "the default 5/2000 (R035); "
+     "session (R073/R099); "
      "crash (kill -9) during AddObject/DeleteObject/SetParameterAttributes (R288, R308, R260)."),
     ("Untested transfer claims", "tests/integration/test_transfer.py",
      "A fault answering an AutonomousTransferComplete (R361: the same code path as the tested "

@@ -182,6 +182,23 @@ class Retries(ProxierTestCase):
         self.assertEqual(codes(s), ["0 BOOTSTRAP", "1 BOOT", "4 VALUE CHANGE"])
         self.assertEqual(s.inform.retry_count, 1)
 
+    def test_a_reboot_resets_the_retry_wait_but_not_the_retry_count(self):
+        # 3.2.1.1: after an intervening reboot the wait intervals start again from the first
+        # range of Table 3; RetryCount goes on counting (A.3.3.1)
+        import re
+        self.acs.inject("Inform", status=503, times=100)
+        d = self.start_daemon({"cwmp": {"retry_minimum_wait": 1,
+                                        "retry_interval_multiplier": 2000}})
+        wait_until(lambda: "retry 3 in" in d.log_text(), 30, "three failed attempts")
+        waits = [float(w) for w in re.findall(r"retry \d+ in ([\d.]+) s", d.log_text())]
+        self.assertGreaterEqual(waits[2], 4.0)   # third retry: the range [4, 8]
+        d.restart()
+        wait_until(lambda: "retry 4 in" in d.log_text(), 30, "the first failure after it")
+        after = float(re.search(r"retry 4 in ([\d.]+) s", d.log_text()).group(1))
+        self.assertLessEqual(after, 2.0)        # first range again: [1, 2]
+        # the Inform after the restart said RetryCount 3 (counting the attempts before it)
+        self.assertTrue(any(b"<RetryCount>3</RetryCount>" in r.body for r in self.acs.requests))
+
     def test_acs_down_then_back(self):
         # Nothing listens at the ACS URL: the sessions fail (connection refused) and are
         # retried; once an ACS answers there, the retry delivers the undelivered events

@@ -150,6 +150,13 @@ static void test_event_policies_follow_table_8(void **state)
 
 static void test_retry_ranges_follow_table_3(void **state)
 {
+    /* 3.2.1.1: the factory defaults are the values of Table 3's Default column */
+    struct px_config cfg;
+    config_defaults(&cfg);
+    assert_int_equal(cfg.retry_minimum_wait, 5);
+    assert_int_equal(cfg.retry_interval_multiplier, 2000);
+    config_free(&cfg);
+
     double lo, hi;
     static const double expected[][2] = {{5, 10},     {10, 20},    {20, 40},    {40, 80},
                                          {80, 160},   {160, 320},  {320, 640},  {640, 1280},
