@@ -245,6 +245,7 @@ G_DISCOVER_RFC5389 = ("I:connreq_udp:BindingTimeoutDiscovery::"
 U_G_SEARCH = "U:udp_cr:test_binding_timeout_search"
 U_G_SHRINK = "U:udp_cr:test_binding_timeout_shrinks"
 U_STUN_RA = "U:stun:test_response_address"
+I_KILL9_OBJECTS = "I:events:Durability::test_objects_and_attributes_survive_kill_9"
 I_RETRY_CUT = "I:session:Retries::test_a_new_event_cuts_the_retry_wait_short"
 I_COOKIES = "I:session:Transport::test_every_cookie_of_the_session_comes_back"
 H_CR_FAILED = ("I:connreq_http:HttpConnectionRequest::"
@@ -623,8 +624,8 @@ ROWS = {
     "R257": (MET, ev(I_ATTR_012, I_ATTR_ATOMIC), "one cache transaction"),
     "R258": (MET, ev(I_ATTR_ATOMIC, I_ATTR_9005), ""),
     "R259": (MET, ev(I_ATTR_ATOMIC), ""),
-    "R260": (UNTESTED, ev("S:proxier/rpc/rpc_params.c:rpc_set_parameter_attributes", U_CRASH),
-             "one SQLite transaction (cache crash safety is unit-tested, not this RPC)"),
+    "R260": (MET, ev(I_KILL9_OBJECTS, U_CRASH), "one SQLite transaction, committed before the "
+             "response"),
     "R261": (MET, ev(I_ATTR_ORDER), ""),
     "R262": (MET, ev(I_ATTR_PERSIST), ""),
     "R263": (NA, [], "Alias-Based Addressing not offered"),
@@ -658,8 +659,8 @@ ROWS = {
              "Alias cpe-<n>)"),
     "R286": (MET, ev(I_OBJ_9005, I_OBJ_9001, U_ADDDEL), "9005 / 9001, nothing changed"),
     "R287": (MET, ev(I_ADD), "the row comes with all its parameters (defaults)"),
-    "R288": (UNTESTED, ev("S:proxier/rpc/rpc_objects.c:add_done"), "one SQLite transaction; no "
-             "kill -9 test of AddObject"),
+    "R288": (MET, ev(I_KILL9_OBJECTS), "one SQLite transaction, committed before the "
+             "response"),
     "R289": (MET, ev(I_ADD), "Status 0"),
     "R290": (NA, [], "never deferred: Status is always 0"),
     "R291": (MET, ev(I_ADD, I_ADD_DEL), "read, set and deleted in the same session"),
@@ -682,8 +683,7 @@ ROWS = {
     "R305": (NA, [], "binds the ACS"),
     "R306": (MET, ev(I_OBJ_9005, I_OBJ_9001), ""),
     "R307": (MET, ev(I_ADD_DEL), "the whole instance goes"),
-    "R308": (UNTESTED, ev("S:proxier/rpc/rpc_objects.c:delete_done"), "one transaction; no "
-             "kill -9 test"),
+    "R308": (MET, ev(I_KILL9_OBJECTS), "one transaction, committed before the response"),
     "R309": (MET, ev(I_OBJ_PERSIST), "a deleted row stays deleted after a restart"),
     "R310": (MET, ev(I_ADD_DEL), "key del-1 set; a failed DeleteObject leaves it"),
     "R311": (MET, ev(I_OBJ_9005, U_ADDDEL), ""),
@@ -1101,8 +1101,7 @@ GAPS = [
      "gateway schema."),
     ("Untested claims", "tests/",
      "Implemented but without a test: host-name check of a redirected TLS "
-     "session (R073/R099); "
-     "crash (kill -9) during AddObject/DeleteObject/SetParameterAttributes (R288, R308, R260)."),
+     "session (R073/R099)."),
     ("Untested transfer claims", "tests/integration/test_transfer.py",
      "A fault answering an AutonomousTransferComplete (R361: the same code path as the tested "
      "TransferComplete); the one-hour start limit (R333, R377, R378); a wrong FileSize (R330); "

@@ -231,6 +231,35 @@ class Durability(ProxierTestCase):
         self.assertEqual(ok.inform.parameters["Device.DeviceInfo.ProvisioningCode"][0], "PC-9")
         self.assertEqual(ok.inform.parameters["Device.ManagementServer.ParameterKey"][0], "k9")
 
+    def test_objects_and_attributes_survive_kill_9(self):
+        # A.3.2.4/A.3.2.6/A.3.2.7: what an answered AddObject, DeleteObject or
+        # SetParameterAttributes changed is on disk before the response goes out
+        ip = "Device.ManagementServer.InformParameter."
+        pii = "Device.ManagementServer.PeriodicInformInterval"
+        self.acs.queue(m.rpc_add(ip, "k1"))
+        self.acs.queue(m.rpc_add(ip, "k2"))
+        self.acs.queue(m.rpc_delete(ip + "1.", "k3"))
+        self.acs.queue(m.rpc_spa([{"name": pii, "notification": 1}]))
+        self.acs.queue(m.rpc_gpv(["Device.DeviceInfo.UpTime"]))
+        self.acs.inject("GetParameterValuesResponse", delay=5)  # kill inside the session
+        d = self.start_daemon()
+        wait_until(lambda: any(r.method == "SetParameterAttributesResponse"
+                               for s in self.acs.sessions for r in s.responses), 10,
+                   "the SetParameterAttributesResponse")
+        d.kill9()
+        self.acs.queue(m.rpc_gpn(ip, True))
+        self.acs.queue(m.rpc_add(ip, "k4"))
+        self.acs.queue(m.rpc_gpa([pii]))
+        d.start()
+        self.acs.wait_for(lambda: any(x.ended_ok for x in self.acs.sessions), timeout=20,
+                          what="a session after the restart")
+        ok = [x for x in self.acs.sessions if x.ended_ok][0]
+        gpn, add, gpa = ok.responses[:3]
+        self.assertEqual([n for n, _ in gpn.value], [ip + "2."])
+        self.assertEqual(add.value[0], 3, "instance numbers are never reused")
+        self.assertEqual(gpa.value[0][1], 1)
+        self.assertEqual(ok.inform.parameters["Device.ManagementServer.ParameterKey"][0], "k3")
+
     def test_sigterm_is_a_clean_exit(self):
         d = self.start_daemon()
         self.acs.wait_sessions(1)
