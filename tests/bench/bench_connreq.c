@@ -128,15 +128,9 @@ static void *acs_thread(void *arg)
 static int acs_listen(struct acs *a)
 {
     a->base = event_base_new();
-    a->http = a->base ? evhttp_new(a->base) : NULL;
-    struct evhttp_bound_socket *b =
-        a->http ? evhttp_bind_socket_with_handle(a->http, "127.0.0.1", 0) : NULL;
-    struct sockaddr_in sin;
-    socklen_t slen = sizeof(sin);
-    if (!b || getsockname(evhttp_bound_socket_get_fd(b), (struct sockaddr *)&sin, &slen) != 0)
+    a->http = bench_http_listen(a->base, &a->port, on_request, a);
+    if (!a->http)
         return -1;
-    a->port = ntohs(sin.sin_port);
-    evhttp_set_gencb(a->http, on_request, a);
     a->tick = event_new(a->base, -1, EV_PERSIST, on_tick, a);
     struct timeval tv = {0, 2000};
     return event_add(a->tick, &tv);

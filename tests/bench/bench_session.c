@@ -292,18 +292,8 @@ static pid_t start_proxierd(const char *exe, unsigned port, const char *db, char
 static int acs_listen(struct acs *a)
 {
     a->base = event_base_new();
-    a->http = a->base ? evhttp_new(a->base) : NULL;
-    struct evhttp_bound_socket *bound =
-        a->http ? evhttp_bind_socket_with_handle(a->http, "127.0.0.1", 0) : NULL;
-    if (!bound)
-        return -1;
-    struct sockaddr_in sin;
-    socklen_t slen = sizeof(sin);
-    if (getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&sin, &slen) != 0)
-        return -1;
-    a->port = ntohs(sin.sin_port);
-    evhttp_set_gencb(a->http, on_request, a);
-    return 0;
+    a->http = bench_http_listen(a->base, &a->port, on_request, a);
+    return a->http ? 0 : -1;
 }
 
 static void acs_free(struct acs *a)

@@ -148,16 +148,9 @@ static pid_t start_proxierd(const char *exe, struct bench *b, const char *db)
 static int setup(struct bench *b)
 {
     b->base = event_base_new();
-    b->http = b->base ? evhttp_new(b->base) : NULL;
-    struct evhttp_bound_socket *bound =
-        b->http ? evhttp_bind_socket_with_handle(b->http, "127.0.0.1", 0) : NULL;
-    struct sockaddr_in sin;
-    socklen_t slen = sizeof(sin);
-    if (!bound || getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&sin,
-                              &slen) != 0)
+    b->http = bench_http_listen(b->base, &b->acs_port, on_request, b);
+    if (!b->http)
         return -1;
-    b->acs_port = ntohs(sin.sin_port);
-    evhttp_set_gencb(b->http, on_request, b);
     b->udp = socket(AF_INET, SOCK_DGRAM, 0);
     b->udp_port = bench_free_port(SOCK_DGRAM);
     b->next = evtimer_new(b->base, send_request, b);

@@ -5,6 +5,7 @@
  */
 #include "bench_util.h"
 
+#include <event2/http.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
@@ -170,4 +171,23 @@ unsigned bench_free_port(int type)
     if (s >= 0)
         close(s);
     return port;
+}
+
+struct evhttp *bench_http_listen(struct event_base *base, unsigned *port,
+                                 void (*cb)(struct evhttp_request *req, void *arg), void *arg)
+{
+    struct evhttp *http = base ? evhttp_new(base) : NULL;
+    struct evhttp_bound_socket *bound =
+        http ? evhttp_bind_socket_with_handle(http, "127.0.0.1", 0) : NULL;
+    struct sockaddr_in sin;
+    socklen_t len = sizeof(sin);
+    if (!bound ||
+        getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&sin, &len) != 0) {
+        if (http)
+            evhttp_free(http);
+        return NULL;
+    }
+    *port = ntohs(sin.sin_port);
+    evhttp_set_gencb(http, cb, arg);
+    return http;
 }

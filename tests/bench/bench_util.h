@@ -43,6 +43,14 @@ void bench_stop(pid_t pid);
 /* A loopback port of the given socket type (SOCK_STREAM, SOCK_DGRAM) free a moment ago. */
 unsigned bench_free_port(int type);
 
+/* An evhttp server on 127.0.0.1 and a free port (*port), every request to cb: the benches'
+ * minimal ACS. NULL on error. */
+struct event_base;
+struct evhttp;
+struct evhttp_request;
+struct evhttp *bench_http_listen(struct event_base *base, unsigned *port,
+                                 void (*cb)(struct evhttp_request *req, void *arg), void *arg);
+
 /* Occurrences of needle in the NUL-terminated text. */
 size_t bench_count(const char *text, const char *needle);
 
