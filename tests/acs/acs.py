@@ -9,7 +9,8 @@ CPE's empty POST, 204 No Content to end the Session. Every non-empty CPE message
 validated against the official schemas (xsd.py) in a worker thread; protocol violations
 (missing cookie, wrong cwmp:ID, SOAPAction/Content-Type rules, requests after the empty POST,
 ...) are recorded in `violations`. Faults, HTTP errors, redirects, delays and dropped
-connections are scripted with `inject`.
+connections are scripted with `inject`. A POST that comes again after the ACS dropped the
+connection on it unanswered is a violation (TR-069 3.7.1.4: the CPE MUST NOT retransmit it).
 """
 import dataclasses
 import gzip
@@ -50,8 +51,10 @@ class Injection:
     ("Inform", "TransferComplete", "GetParameterValuesResponse", "Fault"), "empty" (empty
     POST), "response" (any response or fault) or "any". Actions: delay seconds first, then one
     of redirect (301/302/307 to another path of this server), status (bare HTTP status), body (raw 200 reply bytes),
-    close (drop the TCP connection without answering), fault (CWMP fault code answering a
-    CPE request); close_after adds "Connection: close" to the reply."""
+    close (drop the TCP connection without answering: the Session ends, and the identical
+    POST coming again with its cookie is recorded in Session.resent, a violation, and dropped
+    too), fault (CWMP fault code answering a CPE request); close_after adds
+    "Connection: close" to the reply."""
     on: str = "Inform"
     times: int = 1
     delay: float = 0
@@ -164,6 +167,8 @@ class Session:
         self.informs = []              # every Inform received (8005 retries included)
         self.exchanges, self.responses, self.cpe_requests = [], [], []
         self.cookies_seen, self.conn_ids, self.paths, self.violations = [], [], [], []
+        self.dropped = []              # Requests answered by dropping the connection
+        self.resent = []               # Requests repeating a dropped one (3.7.1.4 violation)
         self.auth = None               # digest.AuthResult of the Inform, if auth is on
         self.cwmp_version = None       # the UseCWMPVersion we sent
         self.start_time = time.time()
@@ -546,6 +551,8 @@ class TestACS:
                 return self._bad_request(req, str(e))
             finally:
                 self._validate(req)
+        if self._repeats_dropped(req):
+            return _Reply(0, drop=True)
         inj = self._take_injection(env)
         if inj and inj.delay:
             time.sleep(inj.delay)
@@ -573,7 +580,11 @@ class TestACS:
         if not inj:
             return None
         if inj.close:
-            self._end_for(req, "connection dropped by ACS")
+            with self._cv:
+                s = self._lookup(req)
+                if s:
+                    s.dropped.append(req)
+                    self._end(s, False, "connection dropped by ACS")
             return _Reply(0, drop=True)
         if inj.redirect:
             loc = f"{self.base_url}/redirect{next(self._redirects)}"
@@ -607,14 +618,33 @@ class TestACS:
             req.conn_id, req.auth.stale))])
 
     # ------------------------------------------------------------------ sessions
-    def _lookup(self, req):
-        """Open Session of this POST: by cookie, else by TCP connection."""
+    @staticmethod
+    def _session_cookie(req):
         cookies = dict(part.strip().partition("=")[::2]
                        for part in req.headers.get("cookie", "").split(";") if "=" in part)
-        s = self._by_cookie.get(cookies.get("session"))
+        return cookies.get("session")
+
+    def _lookup(self, req):
+        """Open Session of this POST: by cookie, else by TCP connection."""
+        s = self._by_cookie.get(self._session_cookie(req))
         if s is None:
             s = self._by_conn.get(req.conn_id)
         return s if s is not None and not s.ended else None
+
+    def _repeats_dropped(self, req):
+        """TR-069 3.7.1.4: a POST that got no HTTP response (we dropped the connection on
+        it) MUST NOT be retransmitted in the same Session. One with the cookie of that
+        Session and the identical body (decoded) is recorded and dropped as well."""
+        cookie = self._session_cookie(req)
+        with self._cv:
+            s = next((s for s in self.sessions if s.cookie == cookie), None)
+            if s is None or not any(d.body == req.body for d in s.dropped):
+                return False
+            s.resent.append(req)
+        self._violation(s, f"{req.cpe_method or 'empty POST'} re-sent on connection "
+                           f"{req.conn_id} after the ACS dropped the connection on it "
+                           "unanswered (TR-069 3.7.1.4)")
+        return True
 
     def _violation(self, session, text):
         with self._cv:

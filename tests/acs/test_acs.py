@@ -474,6 +474,32 @@ class InjectionTests(ACSCase):
         self.assertEqual((status, headers["Connection"]), (204, "close"))
         self.assertEqual(len(self.acs.wait_sessions(1, timeout=5)), 1)
 
+    def test_post_resent_after_a_dropped_connection_is_a_violation(self):
+        # TR-069 3.7.1.4: the ACS reads the GetParameterValuesResponse on the kept-alive
+        # connection of the Inform, then closes it without a byte; the same POST again, with
+        # the Session's cookie, on a new connection is recorded and dropped too.
+        self.acs.queue(soapmsg.rpc_gpv(["Device.DeviceInfo.SoftwareVersion"]))
+        self.acs.inject("GetParameterValuesResponse", close=True)
+        self.cpe.post(sample("inform-1-2.xml"), "Inform")
+        body = gpv_answer(soapmsg.parse_envelope(self.cpe.post(b"")[2]))
+        port = self.cpe.local_port()
+        for attempt in range(2):
+            with self.assertRaises((http.client.HTTPException, ConnectionError)):
+                self.cpe.post(body)
+            self.cpe.close()
+        s = self.acs.wait_sessions(1, timeout=5)[0]
+        self.assertEqual((s.ended_ok, s.end_reason), (False, "connection dropped by ACS"))
+        self.assertEqual([r.client_port for r in s.dropped], [port])
+        self.assertEqual(len(s.resent), 1)
+        self.assertNotEqual(s.resent[0].conn_id, s.dropped[0].conn_id)
+        self.assertRaisesRegex(AssertionError, "re-sent .* 3.7.1.4",
+                               self.acs.assert_no_violations)
+        # a new Session (new cookie) is not a re-send
+        self.cpe.cookies.clear()
+        self.cpe.run_session(sample("inform-1-2.xml"))
+        self.assertTrue(self.acs.wait_sessions(2, timeout=5)[1].ended_ok)
+        self.assertEqual(len(s.resent), 1)
+
     def test_401_loop_injected(self):
         self.acs.inject("Inform", status=401, times=2)
         self.assertEqual(self.cpe.post(sample("inform-1-2.xml"), "Inform")[0], 401)
