@@ -168,6 +168,8 @@ U_REDIR_LIMIT = "U:http:test_redirect_limit"
 U_GZIP = "U:http:test_gzip_request"
 U_415 = "U:http:test_gzip_415_fallback"
 U_TIMEOUT = "U:http:test_timeout"
+U_DROPPED = "U:http:test_dropped_post_not_resent"
+U_DIGEST_CLOSE = "U:http:test_digest_challenge_then_close"
 U_REFUSED = "U:http:test_connection_refused"
 U_TLS_BASIC = "U:http:test_tls_preemptive_basic"
 U_TLS_VERIFY = "U:http:test_tls_verifies_server"
@@ -513,7 +515,11 @@ ROWS = {
     "R168": (MET, ev(I_ONECONN, I_HOLD), ""),
     "R169": (MET, ev(I_ONECONN), ""),
     "R170": (MET, ev(I_TIMEOUT30, U_TIMEOUT), "per-request timeout, 30 s by default"),
-    "R171": (MET, ev(I_HTTPERR), "a transport failure ends the session"),
+    "R171": (MET, ev(U_DROPPED, U_DIGEST_CLOSE, I_TIMEOUT30, I_HTTPERR),
+             "a POST that gets no response is not re-sent: libcurl's own re-send on a new "
+             "connection (after a reused one closed without a byte) is refused by a pre-request "
+             "callback (session/http.c), only a response (401, 3xx, 415) lets the same body go "
+             "again; the session fails and is retried"),
     "R172": (MET, ev(I_RETRYCOUNT), ""),
     "R173": (MET, ev(I_MALFORMED, I_BILLION), ""),
     "R174": (MET, ev(I_HTTPERR), ""),

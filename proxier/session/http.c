@@ -13,6 +13,40 @@
  * 3.4.2 wants the CPE to close the connection when the session ends, and the multi's shared
  * cache would otherwise keep it open for reuse. Redirects are followed here, not by curl,
  * to count them over the session and to carry the cookies to the new host (3.4.2).
+ *
+ * No POST is ever sent twice (TR-069 3.7.1.4: "If the CPE fails to receive an HTTP
+ * response, the CPE MUST NOT attempt to retransmit the corresponding HTTP request as part of
+ * the same Session"). libcurl does retransmit on its own: when a request on a reused
+ * connection gets no byte of response (the peer closed, reset, or the send failed), it
+ * assumes the race of a keep-alive connection closed by the server just as it was reused,
+ * reconnects and sends the same request again, body included, up to 5 times, with no
+ * option to turn it off (libcurl 7.88.1, lib/transfer.c Curl_retry_request, called from
+ * lib/multi.c in MSTATE_DO and MSTATE_PERFORM; verbose log "Connection died, retrying a
+ * fresh connect"). An ACS that reads a POST and drops the connection unanswered would get
+ * it a second time, on a new connection, with the session's cookie. What stops it:
+ * CURLOPT_PREREQFUNCTION, which libcurl calls in MSTATE_DO just before it sends each request
+ * of a transfer, the first one, the re-send after a 401 (3.4.4/3.4.5 authentication: a
+ * legitimate second request) and a silent retry alike. on_request_start refuses a request
+ * when one was already sent in this transfer and not a single response header line came
+ * back since; libcurl then ends the transfer (CURLE_ABORTED_BY_CALLBACK), and the session
+ * sees CURLE_GOT_NOTHING: the session failed, retried by 3.2.1.1 like any connection loss.
+ * Alternatives weighed:
+ *  - CURLOPT_FORBID_REUSE / CURLOPT_FRESH_CONNECT: curl retries only on reused
+ *    connections, but a new TCP (and TLS) connection per POST gives up 3.4.1's persistent
+ *    connection for every session to defeat a failure of a few;
+ *  - a CURLOPT_READFUNCTION body with a CURLOPT_SEEKFUNCTION that refuses the rewind
+ *    (CURLE_SEND_FAIL_REWIND): Curl_retry_request asks for a rewind only when body bytes
+ *    were written (req.writebytecount), so an empty POST is re-sent without the seek
+ *    callback ever being called (seen: "Connection died, retrying" with no
+ *    "rewindbeforesend"); and the body would no longer be CURLOPT_POSTFIELDS;
+ *  - CURLOPT_OPENSOCKETFUNCTION refusing the new connection: libcurl opens connections for
+ *    legitimate reasons too (the first POST, one the ACS closed between POSTs, the one
+ *    after a 401 with "Connection: close") and we would have to create the sockets
+ *    ourselves; the pre-request callback is the one place every request passes through.
+ * The cost: a POST whose reused connection the ACS happened to close at the very moment it
+ * was sent fails the session instead of going out again; curl checks a kept-alive
+ * connection before reusing it, so only that exact race is affected, and 3.7.1.4 asks for
+ * exactly this.
  */
 #include "proxier/session/http.h"
 #include "proxier/session/http_internal.h"
@@ -62,6 +96,9 @@ struct http_conn {
     bool in_flight;
     bool compressed;     /* this attempt's body is the gzip one */
     bool too_large;
+    bool request_sent;   /* libcurl has started a request of this transfer ... */
+    bool answered;       /* ... and a response header line came since (3.7.1.4) */
+    bool resend_refused; /* on_request_start stopped a silent retransmission */
     struct buf body;     /* our copy of the request body */
     char *gz;            /* its gzip form, if compressing */
     size_t gz_len;
@@ -306,6 +343,7 @@ static int conn_start(struct http_conn *c)
     set_target(c);
     buf_reset(&c->resp);
     c->too_large = false;
+    c->request_sent = c->answered = c->resend_refused = false;
     c->errbuf[0] = '\0';
     if (curl_multi_add_handle(c->hm->multi, c->easy) != CURLM_OK)
         return -1;
@@ -333,14 +371,35 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 {
     struct http_conn *c = arg;
     size_t len = size * n;
+    c->answered = true;
     if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
         buf_reset(&c->resp);
     return len;
 }
 
+/* CURLOPT_PREREQFUNCTION, before each request of the transfer: a second request with no
+ * response since the first is libcurl's silent retry, which TR-069 3.7.1.4 forbids (see
+ * the top of this file); one after a response (a 401 challenge) is authentication. */
+static int on_request_start(void *arg, char *primary_ip, char *local_ip, int primary_port,
+                            int local_port)
+{
+    struct http_conn *c = arg;
+    if (c->request_sent && !c->answered) {
+        c->resend_refused = true;
+        return CURL_PREREQFUNC_ABORT;
+    }
+    c->request_sent = true;
+    c->answered = false;
+    return CURL_PREREQFUNC_OK;
+}
+
 static const char *error_text(struct http_conn *c, CURLcode rc)
 {
-    if (c->too_large || rc == CURLE_FILESIZE_EXCEEDED)
+    if (c->resend_refused || rc == CURLE_GOT_NOTHING)
+        snprintf(c->error_text, sizeof(c->error_text),
+                 "the ACS closed the connection without an answer (the request is not sent "
+                 "again, TR-069 3.7.1.4)");
+    else if (c->too_large || rc == CURLE_FILESIZE_EXCEEDED)
         snprintf(c->error_text, sizeof(c->error_text),
                  "response too large (more than %u bytes)", HTTP_MAX_RESPONSE);
     else if (rc == CURLE_TOO_MANY_REDIRECTS)
@@ -457,6 +516,8 @@ static void conn_finish(struct http_conn *c, CURLcode rc)
     }
     if (res.error == CURLE_OK && buf_failed(&c->resp))
         res.error = CURLE_OUT_OF_MEMORY;
+    if (c->resend_refused)
+        res.error = CURLE_GOT_NOTHING; /* what happened, not how we stopped curl */
     if (res.error != CURLE_OK) {
         res.error_text = error_text(c, (CURLcode)res.error);
         LOG_WARN("http", "POST to %s failed: %s", c->url, res.error_text);
@@ -567,6 +628,8 @@ static void set_http(struct http_conn *c, const struct http_conn_config *cfg)
     curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_request_start);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, c);
     if (c->has_credentials) {
         curl_easy_setopt(e, CURLOPT_USERNAME, cfg->username);
         curl_easy_setopt(e, CURLOPT_PASSWORD, cfg->password ? cfg->password : "");

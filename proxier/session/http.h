@@ -23,6 +23,10 @@
  *    uncompressed (one extra round trip, invisible to the caller). Responses in gzip are
  *    always accepted;
  *  - TCP_NODELAY; a per-request timeout (3.7.1.4: not less than 30 s by default);
+ *  - a POST is sent once: one that gets no byte of response (the ACS closed or reset the
+ *    connection) fails with CURLE_GOT_NOTHING and is not re-sent, where libcurl would send
+ *    it again on a new connection (3.7.1.4; http.c says how). Only a response (401, 3xx,
+ *    415) makes the same body go again;
  *  - the response body is limited to HTTP_MAX_RESPONSE bytes (after gzip decoding).
  * http_conn_free closes the TCP connection (3.4.2: closed when the session ends).
  */

@@ -22,17 +22,23 @@ Modes:
     /basic                 Basic auth cpe:secret required (401 + challenge otherwise)
     /digest                Digest MD5, qop=auth, cpe:secret, hash verified for real
     /digest-md5sess        same with algorithm=MD5-sess
+    /digest-close          Digest MD5 whose nonce serves one request: a later POST gets a
+                           401 (stale=true) with "Connection: close", then must come again
+                           with a fresh nonce on a new connection
     /cookie                sets session=<n> if the request has no session cookie
     /redirect/N/...        N > 0: 301/302/307 (by N % 3) to /redirect/N-1/...; N = 0: echo
     /gzip-ok               echo (gzip bodies are decoded)
     /gzip-415              415 if the body is compressed, echo otherwise
     /slow                  waits 3 s, then echo
     /close                 echo with "Connection: close", then closes the connection
+    /drop                  echo for the first request of a connection; any later request on
+                           it is read, then the connection is closed without a byte of answer
     /big                   5 MiB body with Content-Length
     /big-stream            5 MiB body without length, ended by closing the connection
     /cookie-move           sets a session cookie and 302s to http://localhost:<PORT>/echo
     /downgrade             302 to http://127.0.0.1:<PORT>/echo (for the TLS side)
-    /stats                 open=,<id>,<id>,...,  (the connections currently open)
+    /stats                 open=,<id>,<id>,...,  (the connections currently open), then a
+                           line drop=<number of requests /drop has received>
 """
 import base64
 import gzip
@@ -50,7 +56,7 @@ REALM = "acs-test"
 BIG = 5 * 1024 * 1024
 
 lock = threading.Lock()
-counters = {"next_conn": 0, "next_cookie": 0}
+counters = {"next_conn": 0, "next_cookie": 0, "drop": 0}
 open_conns = set()
 nonces = set()
 plain_port = 0
@@ -137,13 +143,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.auth = "basic"
         self.send_echo(raw)
 
-    def digest(self, raw, algorithm):
+    def digest(self, raw, algorithm, one_shot=False):
         if not self.digest_valid(algorithm):
             nonce = os.urandom(16).hex()
             with lock:
                 nonces.add(nonce)
             challenge = 'Digest realm="%s", qop="auth", nonce="%s", opaque="op", algorithm=%s'
-            return self.reply(401, b"", [("WWW-Authenticate", challenge % (REALM, nonce, algorithm))])
+            challenge %= (REALM, nonce, algorithm)
+            if not one_shot:
+                return self.reply(401, b"", [("WWW-Authenticate", challenge)])
+            if self.headers.get("Authorization", "").startswith("Digest "):
+                challenge += ", stale=true"
+            self.close_connection = True
+            return self.reply(401, b"", [("WWW-Authenticate", challenge),
+                                         ("Connection", "close")])
+        if one_shot:
+            with lock:
+                nonces.discard(parse_digest(self.headers["Authorization"])["nonce"])
         self.auth = "digest"
         self.send_echo(raw)
 
@@ -171,6 +187,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def mode_digest_md5sess(self, raw):
         self.digest(raw, "MD5-sess")
+
+    def mode_digest_close(self, raw):
+        self.digest(raw, "MD5", one_shot=True)
 
     def mode_cookie(self, raw):
         if "session=" in self.headers.get("Cookie", ""):
@@ -203,6 +222,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
         self.send_echo(raw, [("Connection", "close")])
 
+    def mode_drop(self, raw):
+        with lock:
+            counters["drop"] += 1
+        if self.requests == 1:
+            return self.send_echo(raw)
+        self.close_connection = True
+
     def mode_big(self, raw):
         try:
             self.reply(200, b"x" * BIG, [("Content-Type", "text/xml")])
@@ -232,6 +258,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def mode_stats(self, raw):
         with lock:
             text = "open=," + ",".join(str(i) for i in sorted(open_conns)) + ","
+            text += "\ndrop=%d" % counters["drop"]
         self.reply(200, text.encode(), [("Content-Type", "text/plain")])
 
 

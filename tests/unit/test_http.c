@@ -410,6 +410,28 @@ static void test_digest_md5_sess(void **state)
     check_digest("/digest-md5sess");
 }
 
+/* A 401 (stale nonce) with "Connection: close" on a reused connection: the same POST goes
+ * again, with credentials, on a new connection. That second request follows a response:
+ * authentication (3.4.5), not a retransmission (3.7.1.4), so it must still be sent. */
+static void test_digest_challenge_then_close(void **state)
+{
+    struct outcome o = {0};
+    struct http_conn *c = conn_new("/digest-close", "cpe", "secret", false);
+    char before[32];
+    post_ok(c, SOAP_BODY, "", &o);
+    assert_string_equal(echo_field(&o, "auth"), "digest");
+    for (int i = 0; i < 2; i++) {
+        snprintf(before, sizeof(before), "%s", echo_field(&o, "conn"));
+        post_ok(c, "again", "", &o);
+        assert_string_equal(echo_field(&o, "auth"), "digest");
+        assert_string_equal(echo_body(&o), "again");
+        assert_string_equal(echo_field(&o, "req"), "1");
+        assert_string_not_equal(echo_field(&o, "conn"), before);
+    }
+    outcome_clear(&o);
+    http_conn_free(c);
+}
+
 /* TR-069 3.4.2: the session cookie comes back on every later POST, and only in that
  * session. */
 static void test_cookies(void **state)
@@ -550,6 +572,53 @@ static void test_gzip_415_fallback(void **state)
     outcome_clear(&o);
     http_conn_free(c);
     free(body);
+}
+
+/* How many requests the fixture's /drop mode has received (from its /stats). */
+static int drop_requests(void)
+{
+    struct outcome o = {0};
+    struct http_conn *probe = conn_new("/stats", NULL, NULL, false);
+    post_ok(probe, NULL, NULL, &o);
+    http_conn_free(probe);
+    const char *line = strstr(o.body, "\ndrop=");
+    assert_non_null(line);
+    int n = atoi(line + strlen("\ndrop="));
+    outcome_clear(&o);
+    return n;
+}
+
+/* TR-069 3.7.1.4: a POST that the server reads on a reused connection and answers by
+ * closing it, without a byte, fails and is not sent again (libcurl would re-send it on a
+ * new connection); for a SOAP body, an empty POST and a gzip body alike. The connection
+ * serves the next POST. */
+static void test_dropped_post_not_resent(void **state)
+{
+    char *gz_body = long_body();
+    const struct {
+        const char *body;
+        bool gzip;
+    } cases[] = {{SOAP_BODY, false}, {NULL, false}, {gz_body, true}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct outcome o = {0};
+        struct http_conn *c = conn_new("/drop", NULL, NULL, cases[i].gzip);
+        post_ok(c, "first", "", &o);
+        int before = drop_requests();
+        post(c, cases[i].body, "", &o);
+        assert_int_equal(o.error, CURLE_GOT_NOTHING);
+        assert_int_equal(o.status, 0);
+        assert_non_null(strstr(o.error_text, "closed the connection without an answer"));
+        assert_int_equal(drop_requests() - before, 1);
+
+        post_ok(c, cases[i].body, "", &o);
+        assert_string_equal(echo_field(&o, "req"), "1");
+        assert_string_equal(echo_body(&o), cases[i].body ? cases[i].body : "");
+        if (cases[i].gzip)
+            assert_string_equal(echo_field(&o, "encoding"), "gzip");
+        outcome_clear(&o);
+        http_conn_free(c);
+    }
+    free(gz_body);
 }
 
 static void test_timeout(void **state)
@@ -757,12 +826,14 @@ int main(void)
         cmocka_unit_test(test_basic_auth),
         cmocka_unit_test(test_digest_md5),
         cmocka_unit_test(test_digest_md5_sess),
+        cmocka_unit_test(test_digest_challenge_then_close),
         cmocka_unit_test(test_cookies),
         cmocka_unit_test(test_redirect_chain),
         cmocka_unit_test(test_redirect_carries_cookies),
         cmocka_unit_test(test_redirect_limit),
         cmocka_unit_test(test_gzip_request),
         cmocka_unit_test(test_gzip_415_fallback),
+        cmocka_unit_test(test_dropped_post_not_resent),
         cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_connection_refused),
         cmocka_unit_test(test_response_too_large),
