@@ -73,6 +73,10 @@ I_8005 = "I:session:Retries::test_8005_makes_the_cpe_resend_the_identical_inform
 I_RETRYCOUNT = "I:session:Retries::test_inform_fault_fails_the_session_and_retry_count_grows_then_resets"
 I_HTTPERR = "I:session:Retries::test_http_errors_and_dropped_connections_are_retried"
 I_MALFORMED = "I:session:Retries::test_malformed_acs_reply_fails_the_session"
+I_DROP_EMPTY = "I:session:DroppedConnection::test_empty_post"
+I_DROP_RESPONSE = "I:session:DroppedConnection::test_rpc_response"
+I_DROP_FAULT = "I:session:DroppedConnection::test_fault_response"
+I_DROP_REQUEST = "I:session:DroppedConnection::test_cpe_request"
 I_ONECONN = "I:session:Transport::test_session_uses_one_connection_and_returns_the_cookie"
 I_REDIRECT = "I:session:Transport::test_redirect_chain_is_followed_for_the_session_only"
 I_HOLD = "I:session:Transport::test_hold_requests_is_honoured"
@@ -515,11 +519,14 @@ ROWS = {
     "R168": (MET, ev(I_ONECONN, I_HOLD), ""),
     "R169": (MET, ev(I_ONECONN), ""),
     "R170": (MET, ev(I_TIMEOUT30, U_TIMEOUT), "per-request timeout, 30 s by default"),
-    "R171": (MET, ev(U_DROPPED, U_DIGEST_CLOSE, I_TIMEOUT30, I_HTTPERR),
-             "a POST that gets no response is not re-sent: libcurl's own re-send on a new "
-             "connection (after a reused one closed without a byte) is refused by a pre-request "
-             "callback (session/http.c), only a response (401, 3xx, 415) lets the same body go "
-             "again; the session fails and is retried"),
+    "R171": (MET, ev(I_DROP_EMPTY, I_DROP_RESPONSE, I_DROP_FAULT, I_DROP_REQUEST, U_DROPPED,
+                     U_DIGEST_CLOSE, I_TIMEOUT30),
+             "a POST that gets no response, empty, response, fault or TransferComplete, is not "
+             "re-sent: libcurl's own re-send on a new connection (after a reused one closed "
+             "without a byte) is refused by a pre-request callback (session/http.c), only a "
+             "response (401, 3xx, 415) lets the same body go again; the session fails and is "
+             "retried after a Table 3 wait; also with Digest and gzip "
+             "(DroppedConnectionDigestGzip)"),
     "R172": (MET, ev(I_RETRYCOUNT), ""),
     "R173": (MET, ev(I_MALFORMED, I_BILLION), ""),
     "R174": (MET, ev(I_HTTPERR), ""),
@@ -528,7 +535,7 @@ ROWS = {
     "R177": (MET, ev(T_TC_FAULTS), "a fault other than 8005 to a TransferComplete skips to "
              "the next request and the session goes on; its events stay queued"),
     "R178": (MET, ev(I_REBOOT_AFTER), "Reboot/FactoryReset run after the session"),
-    "R179": (MET, ev(I_HTTPERR, I_RETRYCOUNT), ""),
+    "R179": (MET, ev(I_HTTPERR, I_RETRYCOUNT, I_DROP_REQUEST), ""),
     # 3.7.1.5
     "R180": (MET, ev(I_KILL9, I_RETRYCOUNT), "durable queue in the cache"),
     "R181": (MET, ev(I_FORCED_ACTIVE, I_DURING), "session_wanted starts the next session after "

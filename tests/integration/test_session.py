@@ -2,6 +2,7 @@
 the Inform and its events, version negotiation, 8005, failures and retries with RetryCount,
 authentication, cookies, redirects, HoldRequests and compression."""
 import os
+import re
 import shutil
 import time
 import unittest
@@ -315,6 +316,115 @@ class Transport(ProxierTestCase):
         encodings = [r.headers.get("content-encoding") for r in self.acs.requests]
         self.assertEqual(encodings[0], "gzip")
         self.assertTrue(all(e is None for e in encodings[1:]), encodings)
+
+
+class DroppedConnection(ProxierTestCase):
+    """TR-069 3.7.1.4: the ACS answers the Inform, then reads a later POST on the kept-alive
+    connection and closes it without a byte of answer. "If the CPE fails to receive an HTTP
+    response, the CPE MUST NOT attempt to retransmit the corresponding HTTP request as part
+    of the same Session" (libcurl alone would re-send it on a new connection, with the
+    session's cookie): the session has failed and the retry policy of 3.2.1.1 applies. For
+    every kind of POST the CPE sends after the Inform."""
+
+    config = {}
+    RETRY = {"retry_minimum_wait": 2, "retry_interval_multiplier": 2000}
+    WAIT = (2.0, 4.0)   # Table 3, first retry: m .. m·k/1000 s
+
+    def run_dropped(self, on, extra=None):
+        """Drop the first POST matching `on`; returns (failed Session, retried Session)."""
+        self.acs.inject(on, close=True)
+        cfg = {"cwmp": dict(self.RETRY)}
+        for section, keys in list(self.config.items()) + list((extra or {}).items()):
+            cfg.setdefault(section, {}).update(keys)
+        d = self.start_daemon(cfg)
+        self.acs.wait_for(lambda: any(s.dropped for s in self.acs.sessions), 30,
+                          f"the ACS to drop a {on} POST")
+        failed = next(s for s in self.acs.sessions if s.dropped)
+        self.acs.wait_for(lambda: self.acs.sessions[-1].index > failed.index and
+                          self.acs.sessions[-1].ended, 30, "the retried session")
+        retried = self.acs.sessions[failed.index]
+        self.assert_not_resent(failed)
+        self.assert_failed_and_retried(d, failed, retried)
+        return failed, retried
+
+    def assert_not_resent(self, failed):
+        dropped = failed.dropped[0]
+        # the POST went on the Inform's kept-alive connection, so libcurl reused it
+        self.assertEqual(failed.conn_ids, [dropped.conn_id])
+        # the ACS received it exactly once, and nothing else of that session after it
+        cookie = f"session={failed.cookie}"
+        same = [r for r in self.acs.requests
+                if r.body == dropped.body and cookie in (r.headers.get("cookie") or "")]
+        self.assertEqual(same, [dropped])
+        later = [r for r in self.acs.requests
+                 if r.time > dropped.time and cookie in (r.headers.get("cookie") or "")]
+        self.assertEqual(later, [])
+        self.assertEqual(failed.resent, [])
+
+    def assert_failed_and_retried(self, d, failed, retried):
+        self.assertEqual((failed.ended_ok, failed.end_reason),
+                         (False, "connection dropped by ACS"))
+        log = d.log_text()
+        self.assertIn("session failed: HTTP transport: the ACS closed the connection without "
+                      "an answer", log)
+        wait = float(re.search(r"retry 1 in ([\d.]+) s", log).group(1))
+        self.assertGreaterEqual(wait, self.WAIT[0])
+        self.assertLessEqual(wait, self.WAIT[1])
+        gap = retried.start_time - failed.dropped[0].time
+        self.assertGreaterEqual(gap, self.WAIT[0] - 0.1)
+        self.assertLess(gap, self.WAIT[1] + 2)
+        self.assertEqual(retried.inform.retry_count, failed.inform.retry_count + 1)
+        self.assertTrue(retried.ended_ok)
+
+    def test_empty_post(self):
+        failed, retried = self.run_dropped("empty")
+        self.assertEqual(failed.dropped[0].body, b"")
+        # the InformResponse confirmed BOOTSTRAP and BOOT (Table 8): not sent again
+        self.assertEqual(codes(failed), ["0 BOOTSTRAP", "1 BOOT"])
+        self.assertEqual(codes(retried), [])
+
+    def test_rpc_response(self):
+        self.acs.queue(m.rpc_gpv(["Device.DeviceInfo.SoftwareVersion"]))
+        failed, retried = self.run_dropped("GetParameterValuesResponse")
+        self.assertEqual(failed.dropped[0].cpe_method, "GetParameterValuesResponse")
+        self.assertEqual(failed.responses, [])   # the ACS never processed it
+        self.assertEqual(codes(retried), [])
+
+    def test_fault_response(self):
+        self.acs.queue(m.rpc_gpv(["Device.NoSuchObject."]))
+        failed, retried = self.run_dropped("Fault")
+        self.assertIn(b"<FaultCode>9005</FaultCode>", failed.dropped[0].body)
+        self.assertEqual(codes(retried), [])
+
+    def test_cpe_request(self):
+        # a TransferComplete: a Download in the first session, its report in the next one
+        body = b"ring" * 64
+        self.acs.files["/ring.bin"] = body
+        self.acs.queue(m.rpc_download(self.acs.base_url + "/ring.bin", "5 Ringer File", "tc-1",
+                                      file_size=len(body), target="ring.bin"))
+        failed, retried = self.run_dropped(
+            "TransferComplete", {"transfer": {"dir": os.path.join(self.tmp, "files")}})
+        self.assertEqual(failed.dropped[0].cpe_method, "TransferComplete")
+        self.assertEqual([meth for meth, _ in failed.cpe_requests], [])
+        # not answered, so not delivered: the events and the request go with the retry
+        self.assertEqual(sorted(retried.inform.events),
+                         [("7 TRANSFER COMPLETE", ""), ("M Download", "tc-1")])
+        self.assertEqual([(meth, r["CommandKey"]) for meth, r in retried.cpe_requests],
+                         [("TransferComplete", "tc-1")])
+
+
+class DroppedConnectionDigestGzip(DroppedConnection):
+    """The same with Digest authentication (libcurl's legitimate second request after a 401
+    must still go) and gzip request bodies (TR-069 3.4.4, 3.4.7)."""
+
+    acs_options = {"auth": "digest", "username": "cpe", "password": "pw"}
+    config = {"acs": {"username": "cpe", "password": "pw", "compression": "GZIP"}}
+
+    def assert_not_resent(self, failed):
+        super().assert_not_resent(failed)
+        self.assertTrue(failed.inform_done and failed.auth.ok)
+        inform = next(r for r in self.acs.requests if r.cpe_method == "Inform")
+        self.assertEqual(inform.headers.get("content-encoding"), "gzip")
 
 
 class DigestAuth(ProxierTestCase):
