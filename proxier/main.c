@@ -135,6 +135,8 @@ static int parse_args(struct px_config *cfg, int argc, char **argv)
         fprintf(stderr, "proxierd: %s\n", px_err_msg());
         return -1;
     }
+    if (rc == 0)
+        config_resolve(cfg);
     return rc;
 }
 
@@ -173,6 +175,11 @@ static int daemon_setup(struct daemon *d)
                    d->cfg.db_sync_full ? CACHE_SYNC_FULL : CACHE_SYNC_NORMAL) != CACHE_OK) {
         LOG_ERROR("main", "cannot open the cache %s: %s", d->cfg.db_path,
                   d->cache ? cache_errmsg(d->cache) : strerror(errno));
+        return -1;
+    }
+    /* Now rather than as a 9010 at every Download (the cache's directory exists by now). */
+    if (transfer_dir_prepare(d->cfg.transfer_dir) != 0) {
+        LOG_ERROR("main", "%s", px_err_msg());
         return -1;
     }
     d->base = event_base_new();

@@ -11,6 +11,7 @@
  */
 #include "proxier/transfer/transfer.h"
 
+#include <errno.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -430,10 +431,8 @@ static void start(struct xfer *x)
     x->start_time = time(NULL);
     if (save(x) != 0)
         return;
-    LOG_INFO("transfer", "%s: %s %s (%s)", ep->key, upload ? "uploading to" : "downloading",
-             x->url, x->file_type);
-    if (!upload)
-        mkdir(cfg->transfer_dir, 0700);
+    LOG_INFO("transfer", "%s: %s %s (%s)", ep->key, upload ? "uploading to" : "downloading", x->url,
+             x->file_type);
     x->fetch = fc.path ? http_fetch_start(ep->env.http, &fc, on_fetched, x) : NULL;
     if (!x->fetch)
         complete(x, upload ? PX_ERR_UPLOAD_FAILURE : PX_ERR_DOWNLOAD_FAILURE,
@@ -694,6 +693,33 @@ static void delivered(void *arg, struct endpoint *ep, const struct cpe_request *
 }
 
 /* ---- Life cycle ---- */
+
+int transfer_dir_prepare(const char *dir)
+{
+    if (!dir || !*dir)
+        return px_err_set(-1, "transfer.dir is empty");
+    bool created = mkdir(dir, 0700) == 0;
+    if (!created && errno != EEXIST)
+        return px_err_set(-1, "cannot create the transfer directory %s: %s", dir, strerror(errno));
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return px_err_set(-1, "transfer directory %s: %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return px_err_set(-1, "transfer directory %s: %s", dir, strerror(ENOTDIR));
+    /* mkdir's mode went through the umask, which may have taken more than group/other. */
+    if (created && chmod(dir, 0700) != 0)
+        return px_err_set(-1, "transfer directory %s: %s", dir, strerror(errno));
+    if (access(dir, W_OK | X_OK) != 0)
+        return px_err_set(-1, "transfer directory %s is not writable: %s", dir, strerror(errno));
+    if (created)
+        LOG_INFO("transfer", "created the transfer directory %s (mode 0700)", dir);
+    else if (st.st_mode & 077)
+        LOG_WARN("transfer",
+                 "transfer directory %s is open to other users (mode %04o): it "
+                 "holds downloads and configuration backups",
+                 dir, (unsigned)(st.st_mode & 07777));
+    return 0;
+}
 
 static void load_row(void *arg, const struct cache_transfer *t)
 {

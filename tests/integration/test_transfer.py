@@ -4,6 +4,7 @@ TransferComplete, A.3.3.3 AutonomousTransferComplete, Table 8, 3.4.3, A.5.1 9010
 a real file server on loopback (file_server.py), the test ACS scripting each RPC, and every
 CPE message validated against the schemas by the ACS."""
 import os
+import stat
 import time
 import unittest
 
@@ -198,6 +199,50 @@ class Download(TransferCase):
         s = self.acs.wait_sessions(2)[1]
         codes = [r.fault.code if r.fault else None for r in s.responses]
         self.assertEqual(codes, [9013, 9003, 9003, 9003, 9010])
+
+
+class DefaultInstall(TransferCase):
+    """Run as the README shows: no [transfer] section at all."""
+
+    def start_default(self, extra=None):
+        overrides = {"control": {"socket": self.sock}}
+        overrides.update(extra or {})
+        self.daemon = self.start_daemon(overrides)
+        return self.daemon
+
+    def test_download_works_and_the_directory_is_created_owner_only(self):
+        self.fs.files["/ui/page.html"] = b"<html>default</html>"
+        self.acs.queue(m.rpc_download(self.fs.url("/ui/page.html"), "2 Web Content", "dflt",
+                                      target="page.html"))
+        self.start_default()
+        self.assert_reported("dflt")
+        # next to the cache (cache.path is <tmp>/proxierd.db), owner only
+        st = os.stat(self.files)
+        self.assertTrue(stat.S_ISDIR(st.st_mode))
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o700)
+        with open(os.path.join(self.files, "page.html"), "rb") as f:
+            self.assertEqual(f.read(), b"<html>default</html>")
+
+    def test_an_unusable_directory_is_a_start_up_error(self):
+        blocker = os.path.join(self.tmp, "a-file")
+        with open(blocker, "w") as f:
+            f.write("not a directory")
+        cases = [(blocker, "Not a directory"),
+                 (os.path.join(self.tmp, "missing", "files"), "No such file or directory")]
+        if os.geteuid() != 0:   # root may write anywhere: no refusal to see
+            ro = os.path.join(self.tmp, "read-only")
+            os.mkdir(ro, 0o500)
+            cases.append((ro, "Permission denied"))
+        for path, reason in cases:
+            with self.subTest(path=path):
+                d = self.start_daemon({"transfer": {"dir": path}})
+                self.assertEqual(d.wait_exit(10), 1)
+                lines = [line for line in d.log_text().splitlines()
+                         if " error " in line and path in line]
+                self.assertEqual(len(lines), 1, d.log_text())
+                self.assertIn(reason, lines[0])
+                os.unlink(d.log_path)
+        self.assertEqual(len(self.acs.sessions), 0, "no session without a transfer directory")
 
 
 class AuthAndTls(TransferCase):
