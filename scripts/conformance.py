@@ -588,13 +588,13 @@ ROWS = {
     "R230": (MET, ev(I_SPV_OK, I_SPV_ATOMIC, I_SPV_DUP), ""),
     "R231": (NA, [], "Alias-Based Addressing not offered"),
     "R232": (MET, ev(I_SPV_ATOMIC, I_SPV_SPANNING), "one cache transaction over every "
-             "provider's writes and the ParameterKey (rpc_params.c)"),
+             "provider's writes and the ParameterKey (setvalues.c)"),
     "R233": (MET, ev(I_SPV_9007, I_SPV_RO), ""),
     "R234": (MET, ev(I_SPV_ATOMIC, I_SPV_SPANNING), "a refusal by any provider rolls every "
              "write back"),
     "R235": (MET, ev(I_KILL9_VALUES, U_CRASH), "values and ParameterKey commit in one "
              "transaction; a crash leaves all or nothing"),
-    "R236": (UNTESTED, ev("S:proxier/rpc/rpc_params.c:rpc_set_parameter_values"), "every value "
+    "R236": (UNTESTED, ev("S:proxier/core/setvalues.c:setvalues_add"), "every value "
              "is checked before any is applied; no order dependence; no test permutes"),
     "R237": (MET, ev(I_SPV_OK), "Status 0: applied before the response"),
     "R238": (NA, [], "no change needs the session to end: Status is always 0"),
