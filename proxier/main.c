@@ -273,6 +273,7 @@ int main(int argc, char **argv)
     }
     log_setup(d.cfg.log_syslog ? LOG_TARGET_SYSLOG : LOG_TARGET_STDERR, d.cfg.log_level,
               d.cfg.log_trace);
+    log_ring_setup(d.cfg.log_ring_lines);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     xmlInitParser();
     LOG_INFO("main", "proxierd %s starting, ACS %s", PROXIER_VERSION, d.cfg.acs_url);
@@ -301,5 +302,6 @@ int main(int argc, char **argv)
     xmlCleanupParser();
     curl_global_cleanup();
     LOG_INFO("main", "stopped");
+    log_ring_setup(0);
     return rc;
 }

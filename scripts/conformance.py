@@ -295,6 +295,9 @@ T_SCHED_LATE = ("I:transfer:Schedule::"
                 "test_a_download_that_outlives_its_window_is_not_applied")
 T_SCHED = "I:transfer:Schedule::test_windows_modes_and_faults"
 T_UPLOAD = "I:transfer:Upload::test_upload_with_basic_auth_and_its_failure"
+T_LOG = "I:transfer:LogUpload::test_the_last_lines_without_passwords"
+T_DEFAULT_DL = ("I:transfer:DefaultInstall::"
+                "test_download_works_and_the_directory_is_created_owner_only")
 T_AUTO = "I:transfer:Autonomous::test_local_download_is_reported_only_when_the_policy_allows"
 U_WIN_CHECK = "U:transfer:test_windows_check"
 U_WIN_NEXT = "U:transfer:test_windows_next"
@@ -770,7 +773,8 @@ ROWS = {
     "R373": (MET, ev(T_QUEUE), "one queue, max_queue counts uploads too"),
     "R374": (MET, ev(T_UPLOAD), ""),
     "R375": (NA, [], "binds whoever defines a vendor FileType"),
-    "R376": (MET, ev(T_UPLOAD), "HTTP PUT of the configured file (file server records it)"),
+    "R376": (MET, ev(T_UPLOAD, T_LOG), "HTTP PUT of the configured file, or of the built-in "
+             "one (the log ring) (the file server records it)"),
     "R377": (UNTESTED, ev(S_CONSIDER), "same scheduling as Download (R332); no test delays "
              "an upload"),
     "R378": (UNTESTED, ev(S_CONSIDER, S_RECOVER), "reported as failed with 9011; no test "
@@ -995,8 +999,8 @@ TABLE5 = [
      "rpc_transfer.c on the queue of proxier/transfer/"),
     ("ScheduleDownload", "OPTIONAL", MET, [T_SCHED, T_SCHED_LATE, U_WIN_NEXT], "modes 1-3; "
      "\"4 Confirmation Needed\" is 9003; \"3 When Idle\" means no session (R411)"),
-    ("Upload", "OPTIONAL", MET, [T_UPLOAD], "FileTypes 1 and 2 from [transfer] upload_config / "
-     "upload_log; the others are 9003"),
+    ("Upload", "OPTIONAL", MET, [T_UPLOAD, T_LOG], "FileType 1 from [transfer] upload_config, "
+     "2 from upload_log or else the log ring; the others are 9003"),
     ("FactoryReset", "OPTIONAL", MET, [I_FR], ""),
     ("GetQueuedTransfers (deprecated)", "OPTIONAL", MET, [T_QUEUE], "the ACS's transfers, "
      "States 1-3"),

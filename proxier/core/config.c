@@ -102,6 +102,7 @@ static const struct key_desc keys[] = {
     {"log", "level", KEY_LOGLEVEL, offsetof(struct px_config, log_level), 0, 0, NULL},
     {"log", "target", KEY_LOGTARGET, offsetof(struct px_config, log_syslog), 0, 0, NULL},
     BOOL("log", "trace", log_trace),
+    UINT("log", "ring_lines", log_ring_lines, 0, 100000),
     STR("transfer", "dir", transfer_dir),
     STR("transfer", "firmware_action", transfer_firmware_action),
     STR("transfer", "config_action", transfer_config_action),
@@ -165,6 +166,7 @@ void config_defaults(struct px_config *cfg)
     set_string(&cfg->db_path, "/var/lib/proxierd/proxierd.db");
     cfg->db_sync_full = true;
     cfg->log_level = LOG_LVL_INFO;
+    cfg->log_ring_lines = 1000;
     set_string(&cfg->reboot_action, "restart");
     cfg->transfer_max_queue = 8;
     cfg->transfer_max_file_size = 256;

@@ -94,6 +94,7 @@ struct px_config {
     int log_level;
     bool log_syslog;
     bool log_trace;
+    unsigned log_ring_lines; /* recent lines kept for Upload "2 Vendor Log File", 0 = none */
 
     /* [transfer] (proxier/transfer/: Download, Upload, ScheduleDownload) */
     char *transfer_dir;             /* where files are fetched and stored; NULL until

@@ -30,6 +30,7 @@
 #include "proxier/core/events.h"
 #include "proxier/session/http.h"
 #include "proxier/transfer/transfer_apply.h"
+#include "proxier/transfer/transfer_upload.h"
 
 #define EV_AUTONOMOUS "10 AUTONOMOUS TRANSFER COMPLETE"
 /* A.3.2.8: a download that cannot begin within an hour of its time has failed. */
@@ -400,15 +401,6 @@ static void on_fetched(void *arg, const struct http_fetch_result *res)
         complete(x, PX_ERR_DOWNLOAD_FAILURE, px_err_msg());
 }
 
-static const char *upload_source(const struct px_config *cfg, const char *file_type)
-{
-    if (!strncmp(file_type, "1 Vendor Configuration File", 27))
-        return cfg->transfer_upload_config;
-    if (!strncmp(file_type, "2 Vendor Log File", 16))
-        return cfg->transfer_upload_log;
-    return NULL;
-}
-
 static void start(struct xfer *x)
 {
     struct endpoint *ep = x->q->ep;
@@ -422,8 +414,12 @@ static void start(struct xfer *x)
         .verify_peer = cfg->acs_verify_peer,
     };
     struct http_fetch_config fc = {
-        .url = x->url, .username = x->username, .password = x->password, .tls = &tls,
-        .path = upload ? upload_source(cfg, x->file_type) : part, .upload = upload,
+        .url = x->url,
+        .username = x->username,
+        .password = x->password,
+        .tls = &tls,
+        .path = upload ? transfer_upload_source(ep, x->file_type, part) : part,
+        .upload = upload,
         .max_size = (uint64_t)cfg->transfer_max_file_size << 20,
         .stall_timeout_s = cfg->transfer_stall_timeout,
     };
@@ -435,8 +431,7 @@ static void start(struct xfer *x)
              x->file_type);
     x->fetch = fc.path ? http_fetch_start(ep->env.http, &fc, on_fetched, x) : NULL;
     if (!x->fetch)
-        complete(x, upload ? PX_ERR_UPLOAD_FAILURE : PX_ERR_DOWNLOAD_FAILURE,
-                 fc.path ? px_err_msg() : "nothing to upload for this FileType");
+        complete(x, upload ? PX_ERR_UPLOAD_FAILURE : PX_ERR_DOWNLOAD_FAILURE, px_err_msg());
 }
 
 static void arm(struct xfer *x, int64_t at)
@@ -527,10 +522,8 @@ static int check_request(const struct transfer_queue *q, const struct transfer_r
     if (rc)
         return rc;
     if (req->kind == XFER_UPLOAD) {
-        const char *src = upload_source(cfg, a->file_type ? a->file_type : "");
-        if (!src || !*src)
-            return px_err_set(PX_ERR_INVALID_ARGUMENTS, "FileType \"%s\" cannot be uploaded",
-                              a->file_type ? a->file_type : "");
+        if ((rc = transfer_upload_supported(q->ep, a->file_type ? a->file_type : "")))
+            return rc;
     } else {
         if ((rc = transfer_apply_supported(cfg, a->file_type ? a->file_type : "")) ||
             (rc = check_target(a->target_file_name)))

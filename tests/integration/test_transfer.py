@@ -4,6 +4,7 @@ TransferComplete, A.3.3.3 AutonomousTransferComplete, Table 8, 3.4.3, A.5.1 9010
 a real file server on loopback (file_server.py), the test ACS scripting each RPC, and every
 CPE message validated against the schemas by the ACS."""
 import os
+import re
 import stat
 import time
 import unittest
@@ -243,6 +244,48 @@ class DefaultInstall(TransferCase):
                 self.assertIn(reason, lines[0])
                 os.unlink(d.log_path)
         self.assertEqual(len(self.acs.sessions), 0, "no session without a transfer directory")
+
+
+class LogUpload(TransferCase):
+    """Upload "2 Vendor Log File" with nothing configured: the daemon's recent log."""
+    MS = "Device.ManagementServer."
+    LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (error|warn |info |debug) "
+                      r"\[[a-z_]+\] ")
+
+    def test_the_last_lines_without_passwords(self):
+        self.acs.queue(m.rpc_spv([(self.MS + "ConnectionRequestPassword", "acs-SECRET-1",
+                                   "xsd:string")], "pw"))
+        self.daemon = self.start_daemon({"control": {"socket": self.sock},
+                                         "log": {"ring_lines": 12, "trace": True}})
+        self.acs.wait_sessions(1)
+        self.kick()   # a local change, logged, of a visible parameter
+        wait_until(lambda: self.ctl("status").startswith("ok session=idle"), 15, "idle")
+        self.assertEqual(self.ctl(f"set {self.MS}STUNPassword local-SECRET-2"), "ok")
+        self.acs.queue(m.rpc_upload(self.fs.url("/logs/cpe.log"), "2 Vendor Log File",
+                                    "log-1"))
+        self.kick()
+        self.assert_reported("log-1", event="M Upload")
+        (path, _, body), = self.fs.uploads
+        self.assertEqual(path, "/logs/cpe.log")
+        lines = body.decode().splitlines()
+        self.assertEqual(len(lines), 12, "log.ring_lines lines, the most recent ones")
+        for line in lines:
+            self.assertRegex(line, self.LINE)
+        text = body.decode()
+        self.assertIn(f"local change {self.MS}STUNPassword = ***", text)
+        self.assertIn(f"local change {KICK} = kick-2", text)
+        self.assertIn("queued transfer 1: 2 Vendor Log File", text)
+        self.assertNotIn("starting, ACS", text, "older lines have left the ring")
+        self.assertNotIn("<soap-env:Envelope", text, "no SOAP trace in the ring")
+        self.assertNotIn("SECRET", text, "no password in the uploaded log")
+        self.assertNotIn("SECRET", self.daemon.log_text(), "nor in the log itself")
+
+    def test_no_ring_and_nothing_configured_is_9003(self):
+        self.acs.queue(m.rpc_upload(self.fs.url("/logs/x.log"), "2 Vendor Log File", "nolog"))
+        self.start_daemon({"log": {"ring_lines": 0}})
+        first = self.acs.wait_sessions(1)[0]
+        self.assertEqual(first.responses[0].fault.code, 9003)
+        self.assertIn("ring_lines", first.responses[0].fault.string)
 
 
 class AuthAndTls(TransferCase):
