@@ -395,8 +395,7 @@ static void on_fetched(void *arg, const struct http_fetch_result *res)
     char part[512], name[300];
     part_path(x, part, sizeof(part));
     target_name(x, name, sizeof(name));
-    x->apply = transfer_apply_start(ep->env.base, ep->env.cfg, x->file_type, part, name,
-                                    on_applied, x);
+    x->apply = transfer_apply_start(ep, x->file_type, part, name, x->autonomous, on_applied, x);
     if (!x->apply)
         complete(x, PX_ERR_DOWNLOAD_FAILURE, px_err_msg());
 }

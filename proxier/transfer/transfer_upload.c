@@ -17,6 +17,7 @@
 #include "proxier/common/log.h"
 #include "proxier/core/config.h"
 #include "proxier/core/endpoint.h"
+#include "proxier/transfer/backup.h"
 
 #define FT_CONFIG "1 Vendor Configuration File"
 #define FT_LOG "2 Vendor Log File"
@@ -57,6 +58,16 @@ static int snapshot_log(struct endpoint *ep, const char *path)
     return rc;
 }
 
+static int snapshot_config(struct endpoint *ep, const char *path)
+{
+    struct buf b = BUF_INIT;
+    int rc = backup_text(ep, &b);
+    if (rc == 0)
+        rc = write_all(path, b.data, b.len);
+    buf_free(&b);
+    return rc;
+}
+
 static bool log_ring_on(const struct endpoint *ep)
 {
     return ep->env.cfg->log_ring_lines > 0;
@@ -71,8 +82,7 @@ struct source {
 };
 
 static const struct source sources[] = {
-    {FT_CONFIG, offsetof(struct px_config, transfer_upload_config), NULL, NULL,
-     "no [transfer] upload_config configured"},
+    {FT_CONFIG, offsetof(struct px_config, transfer_upload_config), snapshot_config, NULL, ""},
     {FT_LOG, offsetof(struct px_config, transfer_upload_log), snapshot_log, log_ring_on,
      "no [transfer] upload_log configured and log.ring_lines is 0"},
 };

@@ -1,9 +1,10 @@
 /*
  * transfer_upload.h: what an Upload sends, by its FileType (TR-069 A.4.1.5): the file
  * configured for it ([transfer] upload_config / upload_log), else a built-in one made at
- * the start of the upload: for "2 Vendor Log File" the daemon's recent log (the log ring,
- * log.h). Other FileTypes ("3 Vendor Configuration File <i>", "4 Vendor Log File <i>",
- * vendor types) have nothing to send here: 9003 at the request.
+ * the start of the upload: for "1 Vendor Configuration File" a configuration backup
+ * (backup.h), for "2 Vendor Log File" the daemon's recent log (the log ring, log.h). Other
+ * FileTypes ("3 Vendor Configuration File <i>", "4 Vendor Log File <i>", vendor types) have nothing
+ * to send here: 9003 at the request.
  */
 #ifndef PX_TRANSFER_UPLOAD_H
 #define PX_TRANSFER_UPLOAD_H
