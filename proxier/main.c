@@ -135,6 +135,8 @@ static int parse_args(struct px_config *cfg, int argc, char **argv)
         fprintf(stderr, "proxierd: %s\n", px_err_msg());
         return -1;
     }
+    if (rc == 0)
+        config_resolve(cfg);
     return rc;
 }
 
@@ -173,6 +175,11 @@ static int daemon_setup(struct daemon *d)
                    d->cfg.db_sync_full ? CACHE_SYNC_FULL : CACHE_SYNC_NORMAL) != CACHE_OK) {
         LOG_ERROR("main", "cannot open the cache %s: %s", d->cfg.db_path,
                   d->cache ? cache_errmsg(d->cache) : strerror(errno));
+        return -1;
+    }
+    /* Now rather than as a 9010 at every Download (the cache's directory exists by now). */
+    if (transfer_dir_prepare(d->cfg.transfer_dir) != 0) {
+        LOG_ERROR("main", "%s", px_err_msg());
         return -1;
     }
     d->base = event_base_new();
@@ -266,6 +273,7 @@ int main(int argc, char **argv)
     }
     log_setup(d.cfg.log_syslog ? LOG_TARGET_SYSLOG : LOG_TARGET_STDERR, d.cfg.log_level,
               d.cfg.log_trace);
+    log_ring_setup(d.cfg.log_ring_lines);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     xmlInitParser();
     LOG_INFO("main", "proxierd %s starting, ACS %s", PROXIER_VERSION, d.cfg.acs_url);
@@ -294,5 +302,6 @@ int main(int argc, char **argv)
     xmlCleanupParser();
     curl_global_cleanup();
     LOG_INFO("main", "stopped");
+    log_ring_setup(0);
     return rc;
 }

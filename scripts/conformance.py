@@ -301,6 +301,15 @@ T_SCHED_LATE = ("I:transfer:Schedule::"
                 "test_a_download_that_outlives_its_window_is_not_applied")
 T_SCHED = "I:transfer:Schedule::test_windows_modes_and_faults"
 T_UPLOAD = "I:transfer:Upload::test_upload_with_basic_auth_and_its_failure"
+T_LOG = "I:transfer:LogUpload::test_the_last_lines_without_passwords"
+T_DEFAULT_DL = ("I:transfer:DefaultInstall::"
+                "test_download_works_and_the_directory_is_created_owner_only")
+T_NO_FW = "I:transfer:DefaultInstall::test_a_firmware_still_needs_an_action"
+T_BACKUP = "I:transfer:ConfigBackup::test_upload_sends_the_documented_backup_of_what_was_set"
+T_RESTORE = "I:transfer:ConfigBackup::test_download_of_the_backup_restores_it"
+T_CORRUPT = ("I:transfer:ConfigBackup::"
+             "test_a_corrupt_or_invalid_backup_fails_with_9018_and_changes_nothing")
+T_OVERRIDE = "I:transfer:ConfiguredSources::test_configured_files_override_the_built_in_ones"
 T_AUTO = "I:transfer:Autonomous::test_local_download_is_reported_only_when_the_policy_allows"
 U_WIN_CHECK = "U:transfer:test_windows_check"
 U_WIN_NEXT = "U:transfer:test_windows_next"
@@ -601,13 +610,13 @@ ROWS = {
     "R230": (MET, ev(I_SPV_OK, I_SPV_ATOMIC, I_SPV_DUP), ""),
     "R231": (NA, [], "Alias-Based Addressing not offered"),
     "R232": (MET, ev(I_SPV_ATOMIC, I_SPV_SPANNING), "one cache transaction over every "
-             "provider's writes and the ParameterKey (rpc_params.c)"),
+             "provider's writes and the ParameterKey (setvalues.c)"),
     "R233": (MET, ev(I_SPV_9007, I_SPV_RO), ""),
     "R234": (MET, ev(I_SPV_ATOMIC, I_SPV_SPANNING), "a refusal by any provider rolls every "
              "write back"),
     "R235": (MET, ev(I_KILL9_VALUES, U_CRASH), "values and ParameterKey commit in one "
              "transaction; a crash leaves all or nothing"),
-    "R236": (UNTESTED, ev("S:proxier/rpc/rpc_params.c:rpc_set_parameter_values"), "every value "
+    "R236": (UNTESTED, ev("S:proxier/core/setvalues.c:setvalues_add"), "every value "
              "is checked before any is applied; no order dependence; no test permutes"),
     "R237": (MET, ev(I_SPV_OK), "Status 0: applied before the response"),
     "R238": (NA, [], "no change needs the session to end: Status is always 0"),
@@ -711,15 +720,17 @@ ROWS = {
              "(upload)"),
     # A.3.2.8 Download
     "R312": (MET, ev(T_WEB, T_FAULTS), "Status 1 in the DownloadResponse, then TransferComplete"),
-    "R313": (MET, ev(T_CFG, T_FW_BAD, T_FW), "success only after the apply action exited 0 "
-             "(firmware: after the reboot) or the file was stored"),
-    "R314": (MET, ev(T_CFG, T_FW_BAD), "the configured action is the criterion: exit 0 = in "
-             "use; non-zero = 9018"),
+    "R313": (MET, ev(T_CFG, T_FW_BAD, T_FW, T_RESTORE, T_CORRUPT), "success only after the "
+             "apply action exited 0 (firmware: after the reboot), the file was stored, or a "
+             "configuration backup (no config_action) was restored and committed"),
+    "R314": (MET, ev(T_CFG, T_FW_BAD, T_RESTORE, T_CORRUPT), "the configured action is the "
+             "criterion: exit 0 = in use; non-zero = 9018; the built-in restore: committed = in "
+             "use, refused (checked whole first, all or nothing) = 9018"),
     "R315": (MET, ev(T_FW), "a firmware is reported after the reboot, with 1 BOOT"),
     "R316": (PARTIAL, ev(T_FW), "the TransferComplete goes in the first session after the "
              "reboot, but SoftwareVersion is the restarted daemon's [device] software_version: "
              "it shows the new image only if the image brings that configuration (see the gaps)"),
-    "R317": (MET, ev(T_FAULTS, T_FW_BAD), "each failure is reported once with its A.5.1 code, "
+    "R317": (MET, ev(T_FAULTS, T_FW_BAD, T_CORRUPT), "each failure is reported once with its A.5.1 code, "
              "never retried (a restart mid-transfer starts it again within its hour, R337)"),
     "R318": (MET, ev(T_QUEUE), "every request is queued with its own time"),
     "R319": (MET, ev(T_KILL9, T_SCHED), "rows in the cache (schema v2) from the request to the "
@@ -727,8 +738,9 @@ ROWS = {
     "R320": (MET, ev(T_QUEUE), "[transfer] max_queue (3..1000, default 8): the test queues 3 "
              "and gets 9004 for the 4th"),
     "R321": (MET, ev(T_WEB, T_FAULTS), "one TransferComplete per transfer, each once"),
-    "R322": (UNTESTED, ev(S_APPLY), "configuration files go to the config_action, which owns "
-             "their persistence; stored types stay in [transfer] dir"),
+    "R322": (MET, ev(T_RESTORE), "a restored configuration backup is committed to the cache "
+             "in one transaction (the test reads the cache file and restarts); a config_action "
+             "owns the persistence of what it applies; stored types stay in [transfer] dir"),
     "R323": (NA, [], "binds whoever defines a vendor FileType"),
     "R324": (MET, ev(T_FW, T_FW_BAD), "the domain-name half binds the FileType's definer; "
              "\"1 Firmware Upgrade Image\" is accepted when [transfer] firmware_action is set "
@@ -783,7 +795,8 @@ ROWS = {
     "R373": (MET, ev(T_QUEUE), "one queue, max_queue counts uploads too"),
     "R374": (MET, ev(T_UPLOAD), ""),
     "R375": (NA, [], "binds whoever defines a vendor FileType"),
-    "R376": (MET, ev(T_UPLOAD), "HTTP PUT of the configured file (file server records it)"),
+    "R376": (MET, ev(T_UPLOAD, T_LOG, T_BACKUP), "HTTP PUT of the configured file, or of the "
+             "built-in one (a configuration backup, the log ring); the file server records it"),
     "R377": (UNTESTED, ev(S_CONSIDER), "same scheduling as Download (R332); no test delays "
              "an upload"),
     "R378": (UNTESTED, ev(S_CONSIDER, S_RECOVER), "reported as failed with 9011; no test "
@@ -1004,12 +1017,15 @@ TABLE5 = [
     ("AddObject", "REQUIRED", MET, [I_ADD, I_OBJ_9005, I_OBJ_PERSIST], ""),
     ("DeleteObject", "REQUIRED", MET, [I_ADD_DEL, I_OBJ_9005], ""),
     ("Reboot", "REQUIRED", MET, [I_REBOOT, I_REBOOT_AFTER], ""),
-    ("Download", "REQUIRED if downloads are supported", MET, [T_WEB, T_REQ, T_FAULTS],
-     "rpc_transfer.c on the queue of proxier/transfer/"),
+    ("Download", "REQUIRED if downloads are supported", MET,
+     [T_WEB, T_REQ, T_FAULTS, T_DEFAULT_DL, T_RESTORE, T_NO_FW],
+     "rpc_transfer.c on the queue of proxier/transfer/; with nothing configured every type "
+     "but firmware works (3 Vendor Configuration File: the built-in restore)"),
     ("ScheduleDownload", "OPTIONAL", MET, [T_SCHED, T_SCHED_LATE, U_WIN_NEXT], "modes 1-3; "
      "\"4 Confirmation Needed\" is 9003; \"3 When Idle\" means no session (R411)"),
-    ("Upload", "OPTIONAL", MET, [T_UPLOAD], "FileTypes 1 and 2 from [transfer] upload_config / "
-     "upload_log; the others are 9003"),
+    ("Upload", "OPTIONAL", MET, [T_UPLOAD, T_LOG, T_BACKUP, T_OVERRIDE], "FileType 1 from "
+     "[transfer] upload_config or else a configuration backup, 2 from upload_log or else the "
+     "log ring; the others are 9003"),
     ("FactoryReset", "OPTIONAL", MET, [I_FR], ""),
     ("GetQueuedTransfers (deprecated)", "OPTIONAL", MET, [T_QUEUE], "the ACS's transfers, "
      "States 1-3"),

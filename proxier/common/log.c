@@ -1,8 +1,10 @@
 /*
- * log.c: stderr/syslog logging and the password-masking SOAP trace.
+ * log.c: stderr/syslog logging, the ring of recent lines and the password-masking SOAP
+ * trace.
  */
 #include "proxier/common/log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,68 @@ static enum log_level log_level = LOG_LVL_INFO;
 static bool log_trace = false;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+/* The last lines written; a helper thread (XMPP) logs too, hence the lock. */
+static struct {
+    pthread_mutex_t lock;
+    char **lines; /* cap slots, lines[next] is the oldest once count == cap */
+    unsigned cap, next, count;
+} ring = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void ring_clear(void)
+{
+    for (unsigned i = 0; i < ring.cap; i++)
+        free(ring.lines[i]);
+    free(ring.lines);
+    ring.lines = NULL;
+    ring.cap = ring.next = ring.count = 0;
+}
+
+void log_ring_setup(unsigned lines)
+{
+    pthread_mutex_lock(&ring.lock);
+    ring_clear();
+    ring.lines = lines ? calloc(lines, sizeof(*ring.lines)) : NULL;
+    ring.cap = ring.lines ? lines : 0;
+    pthread_mutex_unlock(&ring.lock);
+}
+
+static void ring_push(const char *line)
+{
+    pthread_mutex_lock(&ring.lock);
+    char *copy = ring.cap ? strdup(line) : NULL;
+    if (copy) {
+        free(ring.lines[ring.next]);
+        ring.lines[ring.next] = copy;
+        ring.next = (ring.next + 1) % ring.cap;
+        if (ring.count < ring.cap)
+            ring.count++;
+    }
+    pthread_mutex_unlock(&ring.lock);
+}
+
+char *log_ring_text(size_t *len)
+{
+    pthread_mutex_lock(&ring.lock);
+    unsigned first = ring.cap ? (ring.next + ring.cap - ring.count) % ring.cap : 0;
+    size_t total = 0;
+    for (unsigned i = 0; i < ring.count; i++)
+        total += strlen(ring.lines[(first + i) % ring.cap]) + 1;
+    char *out = malloc(total + 1);
+    size_t used = 0;
+    for (unsigned i = 0; out && i < ring.count; i++) {
+        const char *line = ring.lines[(first + i) % ring.cap];
+        size_t n = strlen(line);
+        memcpy(out + used, line, n);
+        out[used + n] = '\n';
+        used += n + 1;
+    }
+    pthread_mutex_unlock(&ring.lock);
+    if (out)
+        out[used] = '\0';
+    *len = out ? used : 0;
+    return out;
+}
 
 void log_setup(enum log_target target, enum log_level level, bool trace)
 {
@@ -53,20 +117,22 @@ static void log_vwrite(enum log_level level, const char *module, const char *fmt
 {
     if (level > log_level)
         return;
-    char msg[2048];
+    char msg[LOG_MESSAGE_MAX], line[LOG_MESSAGE_MAX + 64];
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s [%s] %s",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             ts.tv_nsec / 1000000, level_names[level], module, msg);
+    ring_push(line);
     if (log_target == LOG_TARGET_SYSLOG) {
         static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
         syslog(prio[level], "[%s] %s", module, msg);
         return;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s [%s] %s\n", tm.tm_year + 1900,
-            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
-            level_names[level], module, msg);
+    fprintf(stderr, "%s\n", line);
 }
 
 void log_write(enum log_level level, const char *module, const char *fmt, ...)

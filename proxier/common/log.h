@@ -1,9 +1,15 @@
 /*
- * log.h: levelled logging to stderr or syslog, and the protocol trace.
+ * log.h: levelled logging to stderr or syslog, the in-memory ring of recent lines, and the
+ * protocol trace.
  *
  * Every module logs through these macros so that a gateway vendor reading logs for years sees
  * one format: "LEVEL [module] message". The trace (log_trace_soap) dumps SOAP with the content
  * of every <Password>-like element masked; it is off unless enabled in the configuration.
+ *
+ * The ring keeps the last N lines written (in the stderr format, whatever the target), for
+ * an Upload of "2 Vendor Log File" (TR-069 A.4.1.5): bounded memory, and no trace in it.
+ * Messages never carry a password's value (hidden parameters are logged as ***), so neither
+ * does the ring. It may be written from any thread.
  */
 #ifndef PX_LOG_H
 #define PX_LOG_H
@@ -20,8 +26,17 @@ void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 bool log_trace_enabled(void);
 
+/* Keep the last `lines` lines in memory (0 = none; what was kept is forgotten). */
+void log_ring_setup(unsigned lines);
+/* The kept lines, oldest first, each ending in '\n', as one malloc'd string of *len bytes
+ * ("" when none); NULL if out of memory. */
+char *log_ring_text(size_t *len);
+
 /* Parse "error", "warn", "info", "debug"; returns -1 if unknown. */
 int log_level_parse(const char *name);
+
+/* Longest message kept of one log_write (longer ones are cut). */
+#define LOG_MESSAGE_MAX 2048
 
 void log_write(enum log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

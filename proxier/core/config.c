@@ -102,6 +102,7 @@ static const struct key_desc keys[] = {
     {"log", "level", KEY_LOGLEVEL, offsetof(struct px_config, log_level), 0, 0, NULL},
     {"log", "target", KEY_LOGTARGET, offsetof(struct px_config, log_syslog), 0, 0, NULL},
     BOOL("log", "trace", log_trace),
+    UINT("log", "ring_lines", log_ring_lines, 0, 100000),
     STR("transfer", "dir", transfer_dir),
     STR("transfer", "firmware_action", transfer_firmware_action),
     STR("transfer", "config_action", transfer_config_action),
@@ -165,8 +166,8 @@ void config_defaults(struct px_config *cfg)
     set_string(&cfg->db_path, "/var/lib/proxierd/proxierd.db");
     cfg->db_sync_full = true;
     cfg->log_level = LOG_LVL_INFO;
+    cfg->log_ring_lines = 1000;
     set_string(&cfg->reboot_action, "restart");
-    set_string(&cfg->transfer_dir, "/var/lib/proxierd/files");
     cfg->transfer_max_queue = 8;
     cfg->transfer_max_file_size = 256;
     cfg->transfer_stall_timeout = 60;
@@ -335,6 +336,18 @@ int config_validate(const struct px_config *cfg)
     if (!cfg->db_path || !cfg->db_path[0])
         return px_err_set(-1, "cache.path is empty");
     return 0;
+}
+
+void config_resolve(struct px_config *cfg)
+{
+    if (cfg->transfer_dir && cfg->transfer_dir[0])
+        return;
+    /* Next to the cache: a daemon started with only --db keeps all it writes in one place. */
+    const char *slash = strrchr(cfg->db_path, '/');
+    int dir_len = slash ? (int)(slash - cfg->db_path) : 0;
+    free(cfg->transfer_dir);
+    if (asprintf(&cfg->transfer_dir, "%.*s%sfiles", dir_len, cfg->db_path, slash ? "/" : "") < 0)
+        cfg->transfer_dir = NULL;
 }
 
 void config_free(struct px_config *cfg)

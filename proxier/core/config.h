@@ -94,9 +94,11 @@ struct px_config {
     int log_level;
     bool log_syslog;
     bool log_trace;
+    unsigned log_ring_lines; /* recent lines kept for Upload "2 Vendor Log File", 0 = none */
 
     /* [transfer] (proxier/transfer/: Download, Upload, ScheduleDownload) */
-    char *transfer_dir;             /* where files are fetched and stored */
+    char *transfer_dir;             /* where files are fetched and stored; NULL until
+                                       config_resolve: "files" next to cache.path */
     char *transfer_firmware_action; /* "1 Firmware Upgrade Image": command, %f = the file */
     char *transfer_config_action;   /* "3 Vendor Configuration File": command, %f = the file */
     char *transfer_upload_config;   /* Upload "1 Vendor Configuration File": file to send */
@@ -138,6 +140,9 @@ int config_load_file(struct px_config *cfg, const char *path);
 int config_set(struct px_config *cfg, const char *section, const char *key, const char *value);
 /* Check cross-field rules after loading (an ACS URL is required, ...). */
 int config_validate(const struct px_config *cfg);
+/* Fill the values that default to others once everything is loaded: transfer.dir, when not
+ * set, is the directory "files" next to cache.path. */
+void config_resolve(struct px_config *cfg);
 void config_free(struct px_config *cfg);
 
 #endif

@@ -21,7 +21,7 @@
 #include "proxier/common/err.h"
 #include "proxier/common/log.h"
 #include "proxier/core/endpoint.h"
-#include "proxier/core/notify.h"
+#include "proxier/core/setvalues.h"
 #include "proxier/dm/dm.h"
 #include "proxier/transfer/transfer.h"
 
@@ -73,21 +73,21 @@ static void get_done(void *arg, struct dm_request *req)
     cmd_free(cmd);
 }
 
-static void set_done(void *arg, struct dm_request *req)
+static void set_done(void *arg, int fault, const char *fault_string,
+                     const struct setvalues_fault *faults, size_t n)
 {
     struct ctl_cmd *cmd = arg;
-    struct dm_item *it = &req->items[0];
-    int fault = it->fault ? it->fault : req->fault;
-    if (fault) {
-        const char *text = it->fault_string ? it->fault_string : req->fault_string;
-        reply(cmd->bev, "error %d %s", fault, text ? text : "");
+    if (n) {
+        reply(cmd->bev, "error %d %s", faults[0].code, faults[0].string);
+    } else if (fault) {
+        reply(cmd->bev, "error %d %s", fault, fault_string ? fault_string : "");
     } else {
-        LOG_INFO("ctl", "local change %s = %s", it->path, it->value);
-        /* Not the ACS's own change: it is reported if notification is on. */
-        dm_value_changed(cmd->ep->model, it->path, it->value);
+        /* A password's value never reaches the log (nor the log ring, log.h). */
+        const struct dm_node *node = dm_resolve_param(cmd->ep->model, cmd->path, NULL);
+        LOG_INFO("ctl", "local change %s = %s", cmd->path,
+                 node && node->hidden ? "***" : cmd->value);
         reply(cmd->bev, "ok");
     }
-    dm_request_free(req);
     cmd_free(cmd);
 }
 
@@ -103,26 +103,21 @@ static int start_get(struct ctl_cmd *cmd)
     return 0;
 }
 
+/* Checked and applied like an ACS SetParameterValues, as a local change (setvalues.h). */
 static int start_set(struct ctl_cmd *cmd)
 {
     if (cmd->ep->session)
         return px_err_set(PX_ERR_REQUEST_DENIED,
                           "busy: the ACS is in a session, try again when it ends");
-    const struct dm_node *node;
-    char *canonical = NULL;
-    int rc = dm_check_set(cmd->ep->model, cmd->path, cmd->value, NULL, &node, &canonical);
-    if (rc)
+    struct setvalues *s = setvalues_new(cmd->ep, SETVALUES_LOCAL);
+    if (!s)
+        return px_err_set(PX_ERR_INTERNAL, "out of memory");
+    int rc = setvalues_add(s, cmd->path, cmd->value, NULL);
+    if (rc) {
+        setvalues_free(s);
         return rc;
-    if (!notify_subscriber_may_write(cmd->ep, cmd->path, node)) {
-        free(canonical);
-        return px_err_set(PX_ERR_REQUEST_DENIED,
-                          "%s: the ACS's AccessList does not grant Subscriber write access",
-                          cmd->path);
     }
-    struct dm_request *req = dm_request_new(cmd->ep->model, DM_OP_SET);
-    dm_request_add(req, cmd->path, node, canonical);
-    free(canonical);
-    dm_request_start(req, set_done, cmd);
+    setvalues_apply(s, set_done, cmd);
     return 0;
 }
 

@@ -250,6 +250,9 @@ int dm_expand(const struct dm_model *m, const char *name, dm_param_cb cb, void *
 
 /* Resolve one full parameter path; NULL (with 9005 in *fault) if it does not exist. */
 const struct dm_node *dm_resolve_param(const struct dm_model *m, const char *path, int *fault);
+/* Resolve a concrete table path ("Device.X.Table.", "Device.X.2.Sub."): its table node
+ * (writable = the ACS may add rows), or NULL (with 9005 in *fault) if it is none. */
+const struct dm_node *dm_resolve_table(const struct dm_model *m, const char *path, int *fault);
 
 /* GetParameterNames (A.3.2.3). path "" = the root. Calls cb(name, writable) for each
  * result in order: with next_level false, the object itself (for a partial path) and

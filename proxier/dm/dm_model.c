@@ -179,6 +179,17 @@ const struct dm_node *dm_resolve_param(const struct dm_model *m, const char *pat
     return rc ? NULL : pos.param;
 }
 
+const struct dm_node *dm_resolve_table(const struct dm_model *m, const char *path, int *fault)
+{
+    struct dm_pos pos;
+    int rc = dm_pos_resolve(m, path, &pos);
+    if (!rc && !pos.table)
+        rc = bad_path(path, "is not a table");
+    if (fault)
+        *fault = rc;
+    return rc ? NULL : pos.table;
+}
+
 bool dm_object_exists(const struct dm_model *m, const char *object_path)
 {
     struct dm_pos pos;

@@ -18,7 +18,6 @@ struct rpc_call {
     char *id;             /* the ACS's cwmp:ID, echoed */
     char *parameter_key;  /* SetParameterValues, AddObject, DeleteObject */
     char *object_name;    /* AddObject, DeleteObject */
-    bool in_transaction;  /* SetParameterValues: the providers' writes are one transaction */
     struct buf out;       /* the envelope to send */
     rpc_done_cb done;
     void *arg;

@@ -12,6 +12,7 @@
 #include "proxier/common/log.h"
 #include "proxier/core/endpoint.h"
 #include "proxier/core/notify.h"
+#include "proxier/core/setvalues.h"
 #include "proxier/dm/dm.h"
 #include "proxier/rpc/rpc_internal.h"
 
@@ -91,8 +92,15 @@ int rpc_get_parameter_values(struct rpc_call *call, const struct soap_msg *msg)
 
 /* A.3.2.1: 9003 naming each parameter in error; the FaultString says what the first one
  * is wrong about. */
-static void fault_spv_list(struct rpc_call *call, const struct soap_spv_fault *faults, size_t n)
+static void fault_spv_list(struct rpc_call *call, const struct setvalues_fault *list, size_t n)
 {
+    struct soap_spv_fault *faults = calloc(n, sizeof(*faults));
+    for (size_t i = 0; faults && i < n; i++)
+        faults[i] = (struct soap_spv_fault){list[i].name, list[i].code, list[i].string};
+    if (!faults) {
+        rpc_fault(call, PX_ERR_INTERNAL, "out of memory");
+        return;
+    }
     char text[512];
     const char *first = faults[0].string && *faults[0].string
                             ? faults[0].string
@@ -102,113 +110,45 @@ static void fault_spv_list(struct rpc_call *call, const struct soap_spv_fault *f
     else
         snprintf(text, sizeof(text), "%s (and %zu more parameters in error)", first, n - 1);
     rpc_fault_spv(call, PX_ERR_INVALID_ARGUMENTS, text, faults, n);
+    free(faults);
 }
 
-/* End the transaction around the providers' writes: commit with the new ParameterKey when
- * the whole set succeeded (A.3.2.1), otherwise roll everything back. Returns the fault that
- * is left (a failed commit is 9002). */
-static int spv_settle(struct rpc_call *call, int fault)
-{
-    struct endpoint *ep = call->ep;
-    struct cache *c = ep->env.cache;
-    if (!fault && call->parameter_key)
-        endpoint_setting_set(ep, SETTING_PARAMETER_KEY, call->parameter_key);
-    if (!call->in_transaction)
-        return fault;
-    call->in_transaction = false;
-    if (!fault && cache_commit(c) == CACHE_OK)
-        return 0;
-    if (!fault)
-        fault = px_err_set(PX_ERR_INTERNAL, "cannot store the new values: %s", cache_errmsg(c));
-    cache_rollback(c);
-    /* What the ManagementServer provider applied in memory went with the rollback. */
-    mgmt_reload(ep);
-    return fault;
-}
-
-static void spv_done(void *arg, struct dm_request *req)
+static void spv_done(void *arg, int fault, const char *fault_string,
+                     const struct setvalues_fault *faults, size_t n)
 {
     struct rpc_call *call = arg;
-    struct soap_spv_fault *faults = calloc(req->n_items ? req->n_items : 1, sizeof(*faults));
-    size_t n = 0;
-    for (size_t i = 0; i < req->n_items; i++)
-        if (req->items[i].fault)
-            faults[n++] = (struct soap_spv_fault){req->items[i].path, req->items[i].fault,
-                                                  req->items[i].fault_string};
-    int fault = spv_settle(call, n ? PX_ERR_INVALID_ARGUMENTS : req->fault);
     if (n > 0) {
         fault_spv_list(call, faults, n);
     } else if (fault) {
-        rpc_fault(call, fault, req->fault ? req->fault_string : px_err_msg());
+        rpc_fault(call, fault, fault_string);
     } else {
         struct soap_response resp = {.method = SOAP_SetParameterValues, .status = 0};
         rpc_reply(call, &resp);
     }
-    free(faults);
-    dm_request_free(req);
-}
-
-static bool duplicate_name(const struct soap_msg *msg, size_t i)
-{
-    for (size_t j = 0; j < i; j++)
-        if (!strcmp(msg->values[j].name, msg->values[i].name))
-            return true;
-    return false;
 }
 
 int rpc_set_parameter_values(struct rpc_call *call, const struct soap_msg *msg)
 {
-    struct dm_request *req = dm_request_new(call->ep->model, DM_OP_SET);
-    struct soap_spv_fault *faults = calloc(msg->n_values ? msg->n_values : 1, sizeof(*faults));
-    char **messages = calloc(msg->n_values ? msg->n_values : 1, sizeof(char *));
-    size_t n_faults = 0;
-    int rc = 0;
+    struct setvalues *s = setvalues_new(call->ep, SETVALUES_ACS);
+    if (!s) {
+        rpc_fault(call, PX_ERR_INTERNAL, "out of memory");
+        return PX_ERR_INTERNAL;
+    }
     for (size_t i = 0; i < msg->n_values; i++) {
         const struct soap_param_value *pv = &msg->values[i];
-        if (duplicate_name(msg, i)) {
-            rc = px_err_set(PX_ERR_INVALID_ARGUMENTS, "parameter %s appears more than once",
-                            pv->name);
-            break;
+        if (setvalues_add(s, pv->name, pv->value, pv->type) == PX_ERR_INVALID_ARGUMENTS) {
+            rpc_fault(call, PX_ERR_INVALID_ARGUMENTS, px_err_msg()); /* a name twice */
+            setvalues_free(s);
+            return PX_ERR_INVALID_ARGUMENTS;
         }
-        const struct dm_node *node;
-        char *canonical = NULL;
-        int fault = dm_check_set(call->ep->model, pv->name, pv->value, pv->type, &node,
-                                 &canonical);
-        if (fault) {
-            messages[n_faults] = strdup(px_err_msg());
-            faults[n_faults] = (struct soap_spv_fault){pv->name, fault, messages[n_faults]};
-            n_faults++;
-            continue;
-        }
-        dm_request_add(req, pv->name, node, canonical);
-        free(canonical);
     }
-    if (rc) {
-        rpc_fault(call, rc, px_err_msg());
-    } else if (n_faults) {
-        /* A.3.2.1: nothing is applied when any parameter is wrong; each is named. */
-        fault_spv_list(call, faults, n_faults);
-        rc = PX_ERR_INVALID_ARGUMENTS;
-    } else {
-        /* Without a ParameterKey argument the ParameterKey stays as it is. */
-        call->parameter_key = msg->has_parameter_key ? strdup(msg->parameter_key) : NULL;
-        /* One transaction over every provider's writes, so that the set is atomic even when
-         * it spans providers (A.3.2.1). A provider that answers later writes on its own. */
-        call->in_transaction = cache_begin(call->ep->env.cache) == CACHE_OK;
-        dm_request_start(req, spv_done, call);
-        if (call->in_transaction) {
-            call->in_transaction = false;
-            cache_commit(call->ep->env.cache);
-        }
-        req = NULL;
-    }
-    for (size_t i = 0; i < n_faults; i++)
-        free(messages[i]);
-    free(messages);
-    free(faults);
-    if (req)
-        dm_request_free(req);
-    return rc;
+    const struct setvalues_fault *faults;
+    size_t n_faults = setvalues_faults(s, &faults);
+    /* Without a ParameterKey argument the ParameterKey stays as it is. */
+    if (msg->has_parameter_key)
+        setvalues_parameter_key(s, msg->parameter_key);
+    setvalues_apply(s, spv_done, call);
+    return n_faults ? PX_ERR_INVALID_ARGUMENTS : 0;
 }
 
 /* ---- GetParameterNames ---- */

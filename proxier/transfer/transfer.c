@@ -11,6 +11,7 @@
  */
 #include "proxier/transfer/transfer.h"
 
+#include <errno.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include "proxier/core/events.h"
 #include "proxier/session/http.h"
 #include "proxier/transfer/transfer_apply.h"
+#include "proxier/transfer/transfer_upload.h"
 
 #define EV_AUTONOMOUS "10 AUTONOMOUS TRANSFER COMPLETE"
 /* A.3.2.8: a download that cannot begin within an hour of its time has failed. */
@@ -393,19 +395,9 @@ static void on_fetched(void *arg, const struct http_fetch_result *res)
     char part[512], name[300];
     part_path(x, part, sizeof(part));
     target_name(x, name, sizeof(name));
-    x->apply = transfer_apply_start(ep->env.base, ep->env.cfg, x->file_type, part, name,
-                                    on_applied, x);
+    x->apply = transfer_apply_start(ep, x->file_type, part, name, x->autonomous, on_applied, x);
     if (!x->apply)
         complete(x, PX_ERR_DOWNLOAD_FAILURE, px_err_msg());
-}
-
-static const char *upload_source(const struct px_config *cfg, const char *file_type)
-{
-    if (!strncmp(file_type, "1 Vendor Configuration File", 27))
-        return cfg->transfer_upload_config;
-    if (!strncmp(file_type, "2 Vendor Log File", 16))
-        return cfg->transfer_upload_log;
-    return NULL;
 }
 
 static void start(struct xfer *x)
@@ -421,8 +413,12 @@ static void start(struct xfer *x)
         .verify_peer = cfg->acs_verify_peer,
     };
     struct http_fetch_config fc = {
-        .url = x->url, .username = x->username, .password = x->password, .tls = &tls,
-        .path = upload ? upload_source(cfg, x->file_type) : part, .upload = upload,
+        .url = x->url,
+        .username = x->username,
+        .password = x->password,
+        .tls = &tls,
+        .path = upload ? transfer_upload_source(ep, x->file_type, part) : part,
+        .upload = upload,
         .max_size = (uint64_t)cfg->transfer_max_file_size << 20,
         .stall_timeout_s = cfg->transfer_stall_timeout,
     };
@@ -430,14 +426,11 @@ static void start(struct xfer *x)
     x->start_time = time(NULL);
     if (save(x) != 0)
         return;
-    LOG_INFO("transfer", "%s: %s %s (%s)", ep->key, upload ? "uploading to" : "downloading",
-             x->url, x->file_type);
-    if (!upload)
-        mkdir(cfg->transfer_dir, 0700);
+    LOG_INFO("transfer", "%s: %s %s (%s)", ep->key, upload ? "uploading to" : "downloading", x->url,
+             x->file_type);
     x->fetch = fc.path ? http_fetch_start(ep->env.http, &fc, on_fetched, x) : NULL;
     if (!x->fetch)
-        complete(x, upload ? PX_ERR_UPLOAD_FAILURE : PX_ERR_DOWNLOAD_FAILURE,
-                 fc.path ? px_err_msg() : "nothing to upload for this FileType");
+        complete(x, upload ? PX_ERR_UPLOAD_FAILURE : PX_ERR_DOWNLOAD_FAILURE, px_err_msg());
 }
 
 static void arm(struct xfer *x, int64_t at)
@@ -528,10 +521,8 @@ static int check_request(const struct transfer_queue *q, const struct transfer_r
     if (rc)
         return rc;
     if (req->kind == XFER_UPLOAD) {
-        const char *src = upload_source(cfg, a->file_type ? a->file_type : "");
-        if (!src || !*src)
-            return px_err_set(PX_ERR_INVALID_ARGUMENTS, "FileType \"%s\" cannot be uploaded",
-                              a->file_type ? a->file_type : "");
+        if ((rc = transfer_upload_supported(q->ep, a->file_type ? a->file_type : "")))
+            return rc;
     } else {
         if ((rc = transfer_apply_supported(cfg, a->file_type ? a->file_type : "")) ||
             (rc = check_target(a->target_file_name)))
@@ -694,6 +685,33 @@ static void delivered(void *arg, struct endpoint *ep, const struct cpe_request *
 }
 
 /* ---- Life cycle ---- */
+
+int transfer_dir_prepare(const char *dir)
+{
+    if (!dir || !*dir)
+        return px_err_set(-1, "transfer.dir is empty");
+    bool created = mkdir(dir, 0700) == 0;
+    if (!created && errno != EEXIST)
+        return px_err_set(-1, "cannot create the transfer directory %s: %s", dir, strerror(errno));
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return px_err_set(-1, "transfer directory %s: %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return px_err_set(-1, "transfer directory %s: %s", dir, strerror(ENOTDIR));
+    /* mkdir's mode went through the umask, which may have taken more than group/other. */
+    if (created && chmod(dir, 0700) != 0)
+        return px_err_set(-1, "transfer directory %s: %s", dir, strerror(errno));
+    if (access(dir, W_OK | X_OK) != 0)
+        return px_err_set(-1, "transfer directory %s is not writable: %s", dir, strerror(errno));
+    if (created)
+        LOG_INFO("transfer", "created the transfer directory %s (mode 0700)", dir);
+    else if (st.st_mode & 077)
+        LOG_WARN("transfer",
+                 "transfer directory %s is open to other users (mode %04o): it "
+                 "holds downloads and configuration backups",
+                 dir, (unsigned)(st.st_mode & 07777));
+    return 0;
+}
 
 static void load_row(void *arg, const struct cache_transfer *t)
 {

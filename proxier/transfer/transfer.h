@@ -39,6 +39,11 @@ struct transfer_request {
     const struct soap_transfer_args *args;
 };
 
+/* Create the transfer directory if it is missing (mode 0700: downloads and configuration
+ * backups are the owner's only) and check that it is a writable directory. 0, or -1 with
+ * px_err_msg() naming the directory and the reason: the daemon does not start then. */
+int transfer_dir_prepare(const char *dir);
+
 /* Attach a queue to ep (ep->requests): load the stored transfers and recover what a
  * restart interrupted. Call before endpoint_start, so that completions that waited for the
  * reboot go out with "1 BOOT". NULL on failure. */

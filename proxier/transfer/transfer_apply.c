@@ -1,7 +1,8 @@
 /*
  * transfer_apply.c: the apply half of a Download (TR-069 A.3.2.8: "successfully applied
  * only after the file is installed and in use"): a configured command per FileType, run
- * through /bin/sh in a child process watched from the loop, or storing the file.
+ * through /bin/sh in a child process watched from the loop, a configuration restore
+ * (backup.c), or storing the file.
  */
 #include "proxier/transfer/transfer_apply.h"
 
@@ -18,17 +19,24 @@
 #include "proxier/common/err.h"
 #include "proxier/common/log.h"
 #include "proxier/core/config.h"
+#include "proxier/core/endpoint.h"
+#include "proxier/transfer/backup.h"
 
 #define FT_FIRMWARE "1 Firmware Upgrade Image"
 #define FT_CONFIG "3 Vendor Configuration File"
 #define CHILD_POLL_MS 100
+#define SESSION_POLL_S 1
 
 struct transfer_apply {
     struct event *timer;
     pid_t child;     /* 0 = no command: the result is already known */
+    struct endpoint *ep;
+    char *restore_path;             /* a configuration to restore, until it is restored */
+    struct backup_restore *restore; /* while the restore waits for a provider */
+    bool local;
     bool reboot;
     int fault;
-    char fault_string[300];
+    char fault_string[1040]; /* up to 256 UTF-8 characters (A.3.3.2 FaultString) */
     transfer_apply_cb cb;
     void *arg;
 };
@@ -54,17 +62,16 @@ static bool stored_type(const char *file_type)
 
 int transfer_apply_supported(const struct px_config *cfg, const char *file_type)
 {
-    if (!strcmp(file_type, FT_FIRMWARE) || !strcmp(file_type, FT_CONFIG)) {
+    if (!strcmp(file_type, FT_FIRMWARE)) {
         const char *action = action_of(cfg, file_type);
         if (!action || !*action)
             return px_err_set(PX_ERR_INVALID_ARGUMENTS,
-                              "FileType \"%s\" is not supported: no [transfer] %s configured",
-                              file_type,
-                              strcmp(file_type, FT_FIRMWARE) ? "config_action"
-                                                             : "firmware_action");
+                              "FileType \"%s\" is not supported: "
+                              "no [transfer] firmware_action configured",
+                              file_type);
         return 0;
     }
-    if (stored_type(file_type))
+    if (!strcmp(file_type, FT_CONFIG) || stored_type(file_type))
         return 0;
     return px_err_set(PX_ERR_INVALID_ARGUMENTS, "FileType \"%s\" is not supported", file_type);
 }
@@ -104,15 +111,50 @@ static void finish(struct transfer_apply *a)
     cb(arg, fault, text, reboot);
 }
 
+static void arm(struct transfer_apply *a, time_t s, suseconds_t us)
+{
+    struct timeval tv = {s, us};
+    evtimer_add(a->timer, &tv);
+}
+
+static void restored(void *arg, int fault, const char *fault_string)
+{
+    struct transfer_apply *a = arg;
+    a->restore = NULL;
+    a->fault = fault;
+    snprintf(a->fault_string, sizeof(a->fault_string), "%s", fault_string);
+    unlink(a->restore_path);
+    free(a->restore_path);
+    a->restore_path = NULL;
+    arm(a, 0, 0); /* finish from the loop, never from inside backup_restore_start */
+}
+
+/* Restore once no session runs (the ACS must not see values change within one).
+ * true while the result is not known yet. */
+static bool restore_step(struct transfer_apply *a)
+{
+    if (!a->restore_path)
+        return false;
+    if (a->restore)
+        return true;
+    if (a->ep->session) {
+        arm(a, SESSION_POLL_S, 0);
+        return true;
+    }
+    a->restore = backup_restore_start(a->ep, a->restore_path, a->local, restored, a);
+    return true;
+}
+
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct transfer_apply *a = arg;
+    if (restore_step(a))
+        return;
     if (a->child > 0) {
         int status;
         pid_t r = waitpid(a->child, &status, WNOHANG);
         if (r == 0) {
-            struct timeval tv = {0, CHILD_POLL_MS * 1000};
-            evtimer_add(a->timer, &tv);
+            arm(a, 0, CHILD_POLL_MS * 1000);
             return;
         }
         a->child = 0;
@@ -166,11 +208,11 @@ static void store_file(struct transfer_apply *a, const char *path, const char *t
     buf_free(&dest);
 }
 
-struct transfer_apply *transfer_apply_start(struct event_base *base, const struct px_config *cfg,
-                                            const char *file_type, const char *path,
-                                            const char *target_name, transfer_apply_cb cb,
-                                            void *arg)
+struct transfer_apply *transfer_apply_start(struct endpoint *ep, const char *file_type,
+                                            const char *path, const char *target_name, bool local,
+                                            transfer_apply_cb cb, void *arg)
 {
+    const struct px_config *cfg = ep->env.cfg;
     struct transfer_apply *a = calloc(1, sizeof(*a));
     if (!a) {
         px_err_set(PX_ERR_INTERNAL, "out of memory");
@@ -178,12 +220,16 @@ struct transfer_apply *transfer_apply_start(struct event_base *base, const struc
     }
     a->cb = cb;
     a->arg = arg;
-    a->timer = evtimer_new(base, on_timer, a);
+    a->ep = ep;
+    a->local = local;
+    a->timer = evtimer_new(ep->env.base, on_timer, a);
     const char *action = action_of(cfg, file_type);
     int rc = 0;
     if (action && *action) {
         rc = run_action(a, action, path);
         a->reboot = !strcmp(file_type, FT_FIRMWARE);
+    } else if (!strcmp(file_type, FT_CONFIG)) {
+        a->restore_path = strdup(path);
     } else {
         store_file(a, path, target_name);
     }
@@ -191,8 +237,7 @@ struct transfer_apply *transfer_apply_start(struct event_base *base, const struc
         transfer_apply_cancel(a);
         return NULL;
     }
-    struct timeval tv = {0, a->child ? CHILD_POLL_MS * 1000 : 0};
-    evtimer_add(a->timer, &tv);
+    arm(a, 0, a->child ? CHILD_POLL_MS * 1000 : 0);
     return a;
 }
 
@@ -202,5 +247,7 @@ void transfer_apply_cancel(struct transfer_apply *a)
         return;
     if (a->timer)
         event_free(a->timer);
+    backup_restore_cancel(a->restore);
+    free(a->restore_path);
     free(a);
 }

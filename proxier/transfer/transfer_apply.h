@@ -3,7 +3,10 @@
  * from fetching it: "1 Firmware Upgrade Image" and "3 Vendor Configuration File" run the
  * configured command ([transfer] firmware_action / config_action, %f = the file) without
  * blocking the loop; a firmware that installed asks for a reboot, after which the
- * completion is reported with "1 BOOT" (Table 8). Every other type ("2 Web Content",
+ * completion is reported with "1 BOOT" (Table 8); a firmware without a command is refused
+ * (there is no safe default for flashing). A configuration file without a command is
+ * restored as a configuration backup (backup.h), once no session runs, so that the ACS
+ * never sees values change under it within a session. Every other type ("2 Web Content",
  * "4 Tone File", "5 Ringer File", vendor "X ..." types) is stored in [transfer] dir under
  * its target name.
  */
@@ -12,7 +15,7 @@
 
 #include <stdbool.h>
 
-struct event_base;
+struct endpoint;
 struct px_config;
 struct transfer_apply;
 
@@ -22,12 +25,12 @@ int transfer_apply_supported(const struct px_config *cfg, const char *file_type)
 /* fault 0 = applied; reboot = the file takes effect after a reboot (firmware). */
 typedef void (*transfer_apply_cb)(void *arg, int fault, const char *fault_string, bool reboot);
 
-/* Apply the file at path (which the apply consumes: moved or deleted). cb is called once
+/* Apply the file at path to ep (the apply consumes the file: moved or deleted); local: the
+ * transfer was started on the CPE (a restore is then a local change). cb is called once
  * from the loop. NULL (with px_err_msg) if it could not even start. */
-struct transfer_apply *transfer_apply_start(struct event_base *base, const struct px_config *cfg,
-                                            const char *file_type, const char *path,
-                                            const char *target_name, transfer_apply_cb cb,
-                                            void *arg);
+struct transfer_apply *transfer_apply_start(struct endpoint *ep, const char *file_type,
+                                            const char *path, const char *target_name, bool local,
+                                            transfer_apply_cb cb, void *arg);
 /* Stop waiting (a running command is left to finish on its own); no callback. */
 void transfer_apply_cancel(struct transfer_apply *a);
 

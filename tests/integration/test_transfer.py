@@ -4,6 +4,8 @@ TransferComplete, A.3.3.3 AutonomousTransferComplete, Table 8, 3.4.3, A.5.1 9010
 a real file server on loopback (file_server.py), the test ACS scripting each RPC, and every
 CPE message validated against the schemas by the ACS."""
 import os
+import re
+import stat
 import time
 import unittest
 
@@ -200,6 +202,336 @@ class Download(TransferCase):
         self.assertEqual(codes, [9013, 9003, 9003, 9003, 9010])
 
 
+class DefaultInstall(TransferCase):
+    """Run as the README shows: no [transfer] section at all."""
+
+    def start_default(self, extra=None):
+        overrides = {"control": {"socket": self.sock}}
+        overrides.update(extra or {})
+        self.daemon = self.start_daemon(overrides)
+        return self.daemon
+
+    def test_download_works_and_the_directory_is_created_owner_only(self):
+        self.fs.files["/ui/page.html"] = b"<html>default</html>"
+        self.acs.queue(m.rpc_download(self.fs.url("/ui/page.html"), "2 Web Content", "dflt",
+                                      target="page.html"))
+        self.start_default()
+        self.assert_reported("dflt")
+        # next to the cache (cache.path is <tmp>/proxierd.db), owner only
+        st = os.stat(self.files)
+        self.assertTrue(stat.S_ISDIR(st.st_mode))
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o700)
+        with open(os.path.join(self.files, "page.html"), "rb") as f:
+            self.assertEqual(f.read(), b"<html>default</html>")
+
+    def test_a_firmware_still_needs_an_action(self):
+        # no safe default for flashing: refused at the request, nothing is fetched
+        self.fs.files["/fw.bin"] = b"firmware"
+        self.acs.queue(m.rpc_download(self.fs.url("/fw.bin"), key="fw-none"))
+        self.start_default()
+        r = self.acs.wait_sessions(1)[0].responses[0]
+        self.assertEqual(r.fault.code, 9003)
+        self.assertIn("firmware_action", r.fault.string)
+        self.assertEqual(self.fs.gets, [])
+
+    def test_an_unusable_directory_is_a_start_up_error(self):
+        blocker = os.path.join(self.tmp, "a-file")
+        with open(blocker, "w") as f:
+            f.write("not a directory")
+        cases = [(blocker, "Not a directory"),
+                 (os.path.join(self.tmp, "missing", "files"), "No such file or directory")]
+        if os.geteuid() != 0:   # root may write anywhere: no refusal to see
+            ro = os.path.join(self.tmp, "read-only")
+            os.mkdir(ro, 0o500)
+            cases.append((ro, "Permission denied"))
+        for path, reason in cases:
+            with self.subTest(path=path):
+                d = self.start_daemon({"transfer": {"dir": path}})
+                self.assertEqual(d.wait_exit(10), 1)
+                lines = [line for line in d.log_text().splitlines()
+                         if " error " in line and path in line]
+                self.assertEqual(len(lines), 1, d.log_text())
+                self.assertIn(reason, lines[0])
+                os.unlink(d.log_path)
+        self.assertEqual(len(self.acs.sessions), 0, "no session without a transfer directory")
+
+
+class LogUpload(TransferCase):
+    """Upload "2 Vendor Log File" with nothing configured: the daemon's recent log."""
+    MS = "Device.ManagementServer."
+    LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (error|warn |info |debug) "
+                      r"\[[a-z_]+\] ")
+
+    def test_the_last_lines_without_passwords(self):
+        self.acs.queue(m.rpc_spv([(self.MS + "ConnectionRequestPassword", "acs-SECRET-1",
+                                   "xsd:string")], "pw"))
+        self.daemon = self.start_daemon({"control": {"socket": self.sock},
+                                         "log": {"ring_lines": 12, "trace": True}})
+        self.acs.wait_sessions(1)
+        self.kick()   # a local change, logged, of a visible parameter
+        wait_until(lambda: self.ctl("status").startswith("ok session=idle"), 15, "idle")
+        self.assertEqual(self.ctl(f"set {self.MS}STUNPassword local-SECRET-2"), "ok")
+        self.acs.queue(m.rpc_upload(self.fs.url("/logs/cpe.log"), "2 Vendor Log File",
+                                    "log-1"))
+        self.kick()
+        self.assert_reported("log-1", event="M Upload")
+        (path, _, body), = self.fs.uploads
+        self.assertEqual(path, "/logs/cpe.log")
+        lines = body.decode().splitlines()
+        self.assertEqual(len(lines), 12, "log.ring_lines lines, the most recent ones")
+        for line in lines:
+            self.assertRegex(line, self.LINE)
+        text = body.decode()
+        self.assertIn(f"local change {self.MS}STUNPassword = ***", text)
+        self.assertIn(f"local change {KICK} = kick-2", text)
+        self.assertIn("queued transfer 1: 2 Vendor Log File", text)
+        self.assertNotIn("starting, ACS", text, "older lines have left the ring")
+        self.assertNotIn("<soap-env:Envelope", text, "no SOAP trace in the ring")
+        self.assertNotIn("SECRET", text, "no password in the uploaded log")
+        self.assertNotIn("SECRET", self.daemon.log_text(), "nor in the log itself")
+
+    def test_no_ring_and_nothing_configured_is_9003(self):
+        self.acs.queue(m.rpc_upload(self.fs.url("/logs/x.log"), "2 Vendor Log File", "nolog"))
+        self.start_daemon({"log": {"ring_lines": 0}})
+        first = self.acs.wait_sessions(1)[0]
+        self.assertEqual(first.responses[0].fault.code, 9003)
+        self.assertIn("ring_lines", first.responses[0].fault.string)
+
+
+def parse_backup(body):
+    """The records of a configuration backup (docs/operations.md, format version 1):
+    [("instance", path) | ("value", path, value) | ("attr", path, notification, access)],
+    values as bytes."""
+    lines = body.split(b"\n")
+    assert lines[0] == b"# proxierd-config 1", lines[0]
+    escapes = {b"\\": b"\\", b"t": b"\t", b"n": b"\n", b"r": b"\r"}
+
+    def unescape(field):
+        out, i = b"", 0
+        while i < len(field):
+            if field[i:i + 1] != b"\\":
+                out += field[i:i + 1]
+                i += 1
+            elif field[i + 1:i + 2] == b"x":
+                out += bytes([int(field[i + 2:i + 4], 16)])
+                i += 4
+            else:
+                out += escapes[field[i + 1:i + 2]]
+                i += 2
+        return out
+
+    records = []
+    for line in lines[1:]:
+        if not line or line.startswith(b"#"):
+            continue
+        kind, *fields = line.split(b"\t")
+        fields = [unescape(f) for f in fields]
+        if kind == b"instance":
+            records.append(("instance", fields[0].decode()))
+        elif kind == b"value":
+            records.append(("value", fields[0].decode(), fields[1]))
+        else:
+            records.append(("attr", fields[0].decode(), int(fields[1]), fields[2].decode()))
+    return records
+
+
+class ConfigBackup(TransferCase):
+    """Upload "1 Vendor Configuration File" and Download "3 Vendor Configuration File" with
+    nothing configured: the built-in backup and restore."""
+    MS = "Device.ManagementServer."
+    IP = "Device.ManagementServer.InformParameter."
+    PII = "Device.ManagementServer.PeriodicInformInterval"
+    HOSTILE = "line1\nline2\ttab caf\u00e9 \u65e5\u672c back\\slash \\x41 "
+
+    def setUp(self):
+        super().setUp()
+        self.db = os.path.join(self.tmp, "proxierd.db")
+
+    def start_default(self):
+        self.daemon = self.start_daemon({"control": {"socket": self.sock}})
+        self.acs.wait_sessions(1)
+        return self.daemon
+
+    def session(self, *rpcs):
+        """rpcs in one new Session; the CPE's responses."""
+        n = len(self.acs.wait_sessions(len(self.acs.sessions) or 1))
+        for r in rpcs:
+            self.acs.queue(r)
+        self.kick()
+        return self.acs.wait_sessions(n + 1)[n].responses
+
+    def values(self, response):
+        self.assertEqual(response.method, "GetParameterValuesResponse", response.value)
+        return {name: value for name, (value, _) in response.value.items()}
+
+    def configure(self):
+        """What an ACS sets up: values, a row with values, an attribute, a password."""
+        ip1 = self.IP + "1."
+        r = self.session(
+            m.rpc_add(self.IP, "k-add"),
+            m.rpc_spv([(self.PII, "3600", "xsd:unsignedInt"),
+                       (ip1 + "Enable", "true", "xsd:boolean"),
+                       (ip1 + "ParameterName", self.HOSTILE, "xsd:string"),
+                       (self.MS + "ConnectionRequestPassword", "cr-SECRET", "xsd:string")],
+                      "k-set"),
+            m.rpc_spa([{"name": self.PII, "notification": 1}]))
+        self.assertEqual(r[0].value, (1, 0))
+        self.assertEqual(r[1].value, 0)
+
+    def backup(self, key):
+        self.session(m.rpc_upload(self.fs.url(f"/cfg/{key}.txt"),
+                                  "1 Vendor Configuration File", key))
+        self.assert_reported(key, event="M Upload")
+        body = [b for p, _, b in self.fs.uploads if p == f"/cfg/{key}.txt"]
+        self.assertEqual(len(body), 1)
+        return body[0]
+
+    def cache_rows(self):
+        """(values, instances) of the gateway in the cache file itself."""
+        import sqlite3
+        with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True) as c:
+            values = dict(c.execute("select path, value from param_value where endpoint = "
+                                    "'gateway' and path like 'Device.ManagementServer.%'"))
+            rows = sorted(c.execute("select table_path, number from instance where endpoint = "
+                                    "'gateway' and table_path = ?", (self.IP,)))
+        return values, rows
+
+    def test_upload_sends_the_documented_backup_of_what_was_set(self):
+        self.start_default()
+        self.configure()
+        body = self.backup("bk-1")
+        self.assertTrue(body.startswith(b"# proxierd-config 1\n# gateway 00D09E-HomeGateway-"
+                                        b"PXTEST0001, proxierd "), body[:120])
+        ip1 = self.IP + "1."
+        self.assertEqual(sorted(parse_backup(body), key=str), sorted([
+            ("instance", ip1),
+            ("value", ip1 + "Enable", b"true"),
+            ("value", ip1 + "ParameterName", self.HOSTILE.encode()),
+            ("value", self.PII, b"3600"),
+            ("value", KICK, f"kick-{self.kicks}".encode()),   # the control socket's set
+            ("attr", self.PII, 1, "Subscriber"),
+        ], key=str))
+        self.assertNotIn(b"SECRET", body, "a password is never in a backup")
+        self.assertNotIn(b"ParameterKey", body)
+        self.assertEqual(os.listdir(self.files), [], "the snapshot is gone")
+
+    def test_download_of_the_backup_restores_it(self):
+        self.start_default()
+        self.configure()
+        body = self.backup("bk-2")
+        ip1 = self.IP + "1."
+        r = self.session(m.rpc_spv([(self.PII, "60", "xsd:unsignedInt")], "k-after"),
+                         m.rpc_delete(ip1, "k-del"),
+                         m.rpc_spa([{"name": self.PII, "notification": 0}]))
+        self.assertEqual(r[0].value, 0)
+        self.fs.files["/cfg/restore.txt"] = body
+        self.session(m.rpc_download(self.fs.url("/cfg/restore.txt"),
+                                    "3 Vendor Configuration File", "rs-1"))
+        tc = self.assert_reported("rs-1")
+        self.assertEqual(tc["fault_code"], 0)
+        gpv, gpa, names = self.session(
+            m.rpc_gpv([self.PII, ip1, self.MS + "ParameterKey",
+                       self.MS + "InformParameterNumberOfEntries"]),
+            m.rpc_gpa([self.PII]), m.rpc_gpn(self.IP, True))
+        v = self.values(gpv)
+        self.assertEqual(v[self.PII], "3600")
+        self.assertEqual(v[ip1 + "Enable"], "true")
+        self.assertEqual(v[ip1 + "ParameterName"], self.HOSTILE)
+        self.assertEqual(v[self.MS + "InformParameterNumberOfEntries"], "1")
+        self.assertEqual(v[self.MS + "ParameterKey"], "k-del",
+                         "TR-181: only SPV/AddObject/DeleteObject change ParameterKey")
+        self.assertEqual(gpa.value, [(self.PII, 1, ["Subscriber"])])
+        self.assertEqual([n for n, _ in names.value], [ip1])
+        # durable: in the cache file, and after a restart
+        self.daemon.stop()
+        values, rows = self.cache_rows()
+        self.assertEqual(values[self.PII], "3600")
+        self.assertEqual(values[ip1 + "ParameterName"], self.HOSTILE)
+        self.assertEqual(rows, [(self.IP, 1)])
+        self.daemon.start()
+        n = len(self.acs.wait_sessions(len(self.acs.sessions) + 1))
+        self.acs.queue(m.rpc_gpv([self.PII, ip1 + "ParameterName"]))
+        self.kick()
+        v = self.values(self.acs.wait_sessions(n + 1)[n].responses[0])
+        self.assertEqual(v, {self.PII: "3600", ip1 + "ParameterName": self.HOSTILE})
+
+    def test_a_corrupt_or_invalid_backup_fails_with_9018_and_changes_nothing(self):
+        self.start_default()
+        r = self.session(m.rpc_spv([(self.PII, "3600", "xsd:unsignedInt")], "k-base"))
+        self.assertEqual(r[0].value, 0)
+        good = (b"instance\tDevice.ManagementServer.InformParameter.7.\n"
+                b"value\tDevice.ManagementServer.InformParameter.7.Enable\ttrue\n"
+                b"value\t" + self.PII.encode() + b"\t120\n")
+        hdr = b"# proxierd-config 1\n"
+        cases = {
+            "version": (b"# proxierd-config 2\n" + good, "version"),
+            "header": (good, "line 1"),
+            "unknown": (hdr + good + b"value\tDevice.ManagementServer.Nope\t1\n", "line 5"),
+            "read-only": (hdr + good + b"value\tDevice.DeviceInfo.SoftwareVersion\t9\n",
+                          "not writable"),
+            "type": (hdr + good + b"value\tDevice.ManagementServer.CWMPRetryMinimumWaitInterval"
+                     b"\t\\x01\xff\n", "not a number"),
+            "escape": (hdr + good + b"value\tDevice.DeviceInfo.ProvisioningCode\ta\\q\n",
+                       "line 5"),
+            "cpe-row": (hdr + b"instance\tDevice.DeviceInfo.SupportedDataModel.2.\n" + good,
+                        "created by the CPE"),
+            # the provider refuses two rows with one Alias (TR-069 3.6.1): found only while
+            # applying, so the rows it created must go again with the rollback
+            "alias": (hdr + good + b"instance\tDevice.ManagementServer.InformParameter.8.\n"
+                      b"value\tDevice.ManagementServer.InformParameter.7.Alias\tsame\n"
+                      b"value\tDevice.ManagementServer.InformParameter.8.Alias\tsame\n",
+                      "line 6: Device.ManagementServer.InformParameter.7.Alias"),
+        }
+        for key, (body, _) in cases.items():
+            self.fs.files[f"/bad/{key}"] = body
+        self.session(*[m.rpc_download(self.fs.url(f"/bad/{key}"),
+                                      "3 Vendor Configuration File", key) for key in cases])
+        for key, (_, why) in cases.items():
+            with self.subTest(key=key):
+                tc = self.assert_reported(key, 9018)
+                self.assertIn(why, tc["fault_string"])
+        gpv, names = self.session(m.rpc_gpv([self.PII, self.MS + "ParameterKey"]),
+                                  m.rpc_gpn(self.IP, True))
+        self.assertEqual(self.values(gpv), {self.PII: "3600",
+                                            self.MS + "ParameterKey": "k-base"})
+        self.assertEqual(names.value, [], "no row was left behind")
+        self.daemon.stop()
+        values, rows = self.cache_rows()
+        self.assertEqual(values.get(self.PII), "3600")
+        self.assertEqual(rows, [])
+        self.assertNotIn(self.IP + "7.Enable", values)
+        self.daemon.start()
+        n = len(self.acs.wait_sessions(len(self.acs.sessions) + 1))
+        self.acs.queue(m.rpc_gpn(self.IP, True))
+        self.kick()
+        self.assertEqual(self.acs.wait_sessions(n + 1)[n].responses[0].value, [])
+
+    def test_a_local_restore_is_a_local_change(self):
+        self.start_default()
+        r = self.session(m.rpc_spa([{"name": self.PII, "access_list": []}]))
+        self.assertEqual(r[0].method, "SetParameterAttributesResponse")
+        hdr = b"# proxierd-config 1\n"
+        self.fs.files["/local/ok"] = hdr + b"value\tDevice.DeviceInfo.ProvisioningCode\tlocal-1\n"
+        self.fs.files["/local/denied"] = hdr + (b"value\t" + self.PII.encode() + b"\t77\n"
+                                                b"value\tDevice.DeviceInfo.ProvisioningCode\tno\n")
+        n = len(self.acs.sessions)
+        wait_until(lambda: self.ctl("status").startswith("ok session=idle"), 15, "idle")
+        self.assertEqual(self.ctl(f"download {self.fs.url('/local/denied')} "
+                                  "3 Vendor Configuration File"), "ok")
+        wait_until(lambda: "configuration not restored" in self.daemon.log_text(), 15,
+                   "the refused local restore")
+        self.assertIn("9001", self.daemon.log_text().split("/local/denied")[-1])
+        self.assertEqual(self.ctl(f"download {self.fs.url('/local/ok')} "
+                                  "3 Vendor Configuration File"), "ok")
+        # ProvisioningCode is forced active: a change by the CPE starts a session (3.2.1)
+        wait_until(lambda: any(("4 VALUE CHANGE", "") in x.inform.events and
+                               x.inform.parameters.get(KICK, ("",))[0] == "local-1"
+                               for x in self.acs.sessions[n:] if x.inform), 20,
+                   "the value change of the local restore")
+        gpv, = self.session(m.rpc_gpv([self.PII]))
+        self.assertNotEqual(self.values(gpv)[self.PII], "77", "the AccessList denied it")
+
+
 class AuthAndTls(TransferCase):
     fs_options = {"auth": "digest", "tls": True}
 
@@ -362,6 +694,23 @@ class Upload(TransferCase):
         self.assert_reported("up-bad", 9012, event="M Upload")
         self.assertEqual([(p, b) for p, _, b in self.fs.uploads],
                          [("/up/cfg.xml", b"<cfg>1</cfg>")])
+
+
+class ConfiguredSources(TransferCase):
+    def test_configured_files_override_the_built_in_ones(self):
+        # upload_config / upload_log are set by TransferCase.start; config_action is covered
+        # by Download::test_vendor_configuration_runs_the_config_action (not a backup: the
+        # built-in restore would refuse it with 9018)
+        for name, body in (("config.xml", b"<vendor-config/>"), ("log.txt", b"vendor log\n")):
+            with open(os.path.join(self.tmp, name), "wb") as f:
+                f.write(body)
+        self.acs.queue(m.rpc_upload(self.fs.url("/c"), "1 Vendor Configuration File", "c"))
+        self.acs.queue(m.rpc_upload(self.fs.url("/l"), "2 Vendor Log File", "l"))
+        self.start()
+        self.assert_reported("c", event="M Upload")
+        self.assert_reported("l", event="M Upload")
+        self.assertEqual(sorted((p, b) for p, _, b in self.fs.uploads),
+                         [("/c", b"<vendor-config/>"), ("/l", b"vendor log\n")])
 
 
 class Autonomous(TransferCase):

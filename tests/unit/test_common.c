@@ -55,12 +55,48 @@ static void test_trace_masks_passwords(void **state)
     free(m);
 }
 
+/* The ring keeps the last N lines in order, in the stderr format; 0 keeps nothing. */
+static void test_log_ring_keeps_the_last_lines(void **state)
+{
+    log_setup(LOG_TARGET_STDERR, LOG_LVL_INFO, false);
+    log_ring_setup(3);
+    size_t len;
+    char *text = log_ring_text(&len);
+    assert_string_equal(text, "");
+    free(text);
+    for (int i = 1; i <= 5; i++)
+        log_write(LOG_LVL_INFO, "test", "line %d", i);
+    log_write(LOG_LVL_DEBUG, "test", "filtered by the level");
+    text = log_ring_text(&len);
+    assert_int_equal(len, strlen(text));
+    const char *p3 = strstr(text, "info  [test] line 3\n");
+    const char *p5 = strstr(text, "info  [test] line 5\n");
+    assert_non_null(p3);
+    assert_non_null(p5);
+    assert_true(p3 < p5);
+    assert_null(strstr(text, "line 2"));
+    assert_null(strstr(text, "filtered"));
+    int lines = 0;
+    for (const char *p = text; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 3);
+    assert_memory_equal(text + 4, "-", 1); /* "2026-..." starts the line */
+    free(text);
+    log_ring_setup(0);
+    log_write(LOG_LVL_INFO, "test", "not kept");
+    text = log_ring_text(&len);
+    assert_string_equal(text, "");
+    assert_int_equal(len, 0);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf_escapes_xml),
         cmocka_unit_test(test_err_message_is_kept),
         cmocka_unit_test(test_trace_masks_passwords),
+        cmocka_unit_test(test_log_ring_keeps_the_last_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
