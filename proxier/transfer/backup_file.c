@@ -198,6 +198,20 @@ static int split_fields(const struct parser *p, const char *s, size_t n, char **
     }
 }
 
+/* Room for one more record; the array doubles, so a file of N records costs O(N). */
+static int grow(struct backup_file *f)
+{
+    if (f->n < f->cap)
+        return 0;
+    size_t cap = f->cap ? f->cap * 2 : 64;
+    struct backup_record *grown = realloc(f->records, cap * sizeof(*grown));
+    if (!grown)
+        return px_err_set(PX_ERR_INTERNAL, "out of memory");
+    f->records = grown;
+    f->cap = cap;
+    return 0;
+}
+
 static int add_record(struct parser *p, const char *s, size_t n)
 {
     char *f[MAX_FIELDS] = {0};
@@ -218,14 +232,11 @@ static int add_record(struct parser *p, const char *s, size_t n)
             r.value = f[2], f[2] = NULL;
         if (r.kind == BACKUP_ATTR)
             r.access_list = f[3], f[3] = NULL;
-        struct backup_record *grown = realloc(p->out->records, (p->out->n + 1) * sizeof(*grown));
-        if (!grown) {
+        rc = grow(p->out);
+        if (rc)
             record_clear(&r);
-            rc = px_err_set(PX_ERR_INTERNAL, "out of memory");
-        } else {
-            p->out->records = grown;
+        else
             p->out->records[p->out->n++] = r;
-        }
     }
     for (size_t i = 0; i < MAX_FIELDS; i++)
         free(f[i]);

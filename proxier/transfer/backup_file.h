@@ -45,6 +45,7 @@ struct backup_record {
 struct backup_file {
     struct backup_record *records; /* in the order of the file */
     size_t n;
+    size_t cap; /* slots allocated in records */
 };
 
 /* Parse a whole file. 0 with *out filled (backup_file_free it), or 9018 (A.5.1 "file
