@@ -15,6 +15,7 @@
 
 #include "proxier/common/buf.h"
 #include "proxier/common/err.h"
+#include "proxier/common/text.h"
 #include "proxier/soap/soap.h"
 #include "unit_support.h"
 
@@ -815,6 +816,57 @@ static void test_write_faults(void **state)
     }
 }
 
+/* Defence in depth: whatever strings are in memory (the value gate should have stopped
+ * them), every message written is well-formed and valid, and parses back. */
+static void test_write_hostile_strings(void **state)
+{
+    static const char *const hostile[] = {
+        "ab\x01" "cd\xff" "ef",   /* the ProvisioningCode of issue 8 */
+        "\xc0\xaf overlong",      "\xed\xa0\x80 surrogate", "\xf4\x90\x80\x80 too high",
+        "\xef\xbf\xbe U+FFFE",     "cut \xe2\x82",         "\x1b[31m escape \x7f",
+        "]]> <![CDATA[ &#0; </Value>", "\r\n\t", "\xf0\x9f\x98\x80 fine",
+    };
+    const size_t n = sizeof(hostile) / sizeof(hostile[0]);
+    struct soap_value params[sizeof(hostile) / sizeof(hostile[0])];
+    struct soap_event events[sizeof(hostile) / sizeof(hostile[0])];
+    for (size_t i = 0; i < n; i++) {
+        params[i] = (struct soap_value){"Device.DeviceInfo.ProvisioningCode", hostile[i],
+                                        "xsd:string"};
+        events[i] = (struct soap_event){"M Download", hostile[i]};
+    }
+    struct soap_inform inform = {
+        .device_id = {hostile[0], "00D09E", hostile[5], hostile[1]},
+        .events = events, .n_events = n, .max_envelopes = 1, .current_time = 1795318416,
+        .params = params, .n_params = n,
+    };
+    struct soap_envelope env = {CWMP_V1_4, hostile[6], true, NULL, 60};
+    struct buf b = BUF_INIT;
+    assert_int_equal(soap_write_inform(&b, &env, &inform), 0);
+    assert_valid(&b);
+    struct soap_msg msg;
+    assert_int_equal(soap_parse(b.data, b.len, &msg), 0);
+    assert_string_equal(msg.method_name, "Inform");
+    soap_msg_free(&msg);
+    assert_non_null(strstr(b.data, "ab" TEXT_REPLACEMENT "cd" TEXT_REPLACEMENT "ef"));
+    assert_non_null(strstr(b.data, "\xf0\x9f\x98\x80 fine"));
+    buf_free(&b);
+
+    struct soap_response resp = {.method = SOAP_GetParameterValues, .values = params,
+                                 .n_values = n};
+    assert_int_equal(soap_write_response(&b, &env, &resp), 0);
+    assert_valid(&b);
+    buf_free(&b);
+
+    const struct soap_spv_fault spv[] = {{hostile[2], 9007, hostile[0]}};
+    struct soap_fault fault = {9003, hostile[7], spv, 1};
+    assert_int_equal(soap_write_fault(&b, &env, &fault), 0);
+    assert_valid(&b);
+    assert_int_equal(soap_parse(b.data, b.len, &msg), 0);
+    assert_int_equal(msg.method, SOAP_Fault);
+    soap_msg_free(&msg);
+    buf_free(&b);
+}
+
 /* A big GetParameterValuesResponse (the spec sets no response size limit, 3.5). */
 static void test_write_many_values(void **state)
 {
@@ -901,6 +953,7 @@ int main(void)
         cmocka_unit_test(test_write_responses),
         cmocka_unit_test(test_write_response_cwmp_1_0),
         cmocka_unit_test(test_write_faults),
+        cmocka_unit_test(test_write_hostile_strings),
         cmocka_unit_test(test_write_many_values),
         cmocka_unit_test(test_helpers),
     };
