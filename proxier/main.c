@@ -25,6 +25,7 @@
 #include "proxier/ctl/ctl.h"
 #include "proxier/dm/dm.h"
 #include "proxier/gateway/gateway.h"
+#include "proxier/soap/soap.h"
 #include "proxier/session/http.h"
 #include "proxier/transfer/transfer.h"
 
@@ -276,6 +277,7 @@ int main(int argc, char **argv)
     log_ring_setup(d.cfg.log_ring_lines);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     xmlInitParser();
+    soap_route_xml_errors();
     LOG_INFO("main", "proxierd %s starting, ACS %s", PROXIER_VERSION, d.cfg.acs_url);
 
     int rc = 1;

@@ -184,6 +184,10 @@ U_MANY = "U:soap:test_write_many_values"
 U_INFORM = "U:soap:test_write_inform"
 U_FAULTS = "U:soap:test_write_faults"
 U_HEADERS = "U:soap:test_parse_headers"
+U_DUP_HEADERS = "U:soap:test_parse_duplicate_headers"
+I_DUP_HEADERS = "I:hostile:Headers::test_two_ids_are_a_malformed_message_that_ends_the_session"
+I_MUST_UNDERSTAND = ("I:hostile:Headers::"
+                     "test_unknown_must_understand_header_gets_a_must_understand_fault")
 U_NAMES_NEXT = "U:dm_model:test_names_next_level"
 U_NAMES_ALL = "U:dm_model:test_names_all"
 U_NAMES_FAULTS = "U:dm_model:test_names_faults"
@@ -537,7 +541,11 @@ ROWS = {
              "retried after a Table 3 wait; also with Digest and gzip "
              "(DroppedConnectionDigestGzip)"),
     "R172": (MET, ev(I_RETRYCOUNT), ""),
-    "R173": (MET, ev(I_MALFORMED, I_BILLION), ""),
+    "R173": (MET, ev(I_MALFORMED, I_BILLION, I_DUP_HEADERS, U_DUP_HEADERS, I_MUST_UNDERSTAND),
+             "a Table 4 header twice (two cwmp:ID) is an invalid SOAP structure; a response "
+             "with an unknown mustUnderstand=\"1\" header cannot be processed (SOAP 1.1 "
+             "4.2.3) and ends the session, a request with one is answered with a "
+             "soap-env:MustUnderstand fault (detail 9003) and the session goes on"),
     "R174": (MET, ev(I_HTTPERR), ""),
     "R175": (MET, ev(U_BASIC, I_WRONGPW), "a 401 after authenticating ends the session"),
     "R176": (MET, ev(I_ONECONN), ""),

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxier/common/text.h"
+
 static bool buf_reserve(struct buf *b, size_t extra)
 {
     if (b->failed)
@@ -55,23 +57,42 @@ void buf_printf(struct buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+/* The replacement of one byte of text in XML character data, or NULL to keep it. *len is
+ * the length of the character that starts there (it is kept or replaced whole). */
+static const char *xml_replacement(const char *s, size_t *len)
+{
+    unsigned char c = (unsigned char)*s;
+    *len = 1;
+    switch (c) {
+    case '&': return "&amp;";
+    case '<': return "&lt;";
+    case '>': return "&gt;";
+    case '"': return "&quot;";
+    case '\'': return "&apos;";
+    case '\r': return "&#13;";
+    default: break;
+    }
+    if (c >= 0x20 && c < 0x80)
+        return NULL;
+    /* Defence in depth: whatever is in memory, the output stays well-formed XML. */
+    int32_t cp = text_utf8_decode(s, len);
+    return cp >= 0 && text_xml_char(cp) ? NULL : TEXT_REPLACEMENT;
+}
+
 void buf_xml_escaped(struct buf *b, const char *s)
 {
     const char *run = s;
-    for (; *s; s++) {
-        const char *rep;
-        switch (*s) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&apos;"; break;
-        case '\r': rep = "&#13;"; break;
-        default: continue;
+    while (*s) {
+        size_t n;
+        const char *rep = xml_replacement(s, &n);
+        if (!rep) {
+            s += n;
+            continue;
         }
         buf_append(b, run, (size_t)(s - run));
         buf_puts(b, rep);
-        run = s + 1;
+        s += n;
+        run = s;
     }
     buf_append(b, run, (size_t)(s - run));
 }

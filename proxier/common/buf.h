@@ -22,7 +22,9 @@ struct buf {
 void buf_append(struct buf *b, const char *data, size_t len);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Append s with the five XML special characters escaped. */
+/* Append s as XML character data: the five XML special characters and CR escaped, and
+ * every byte that is not valid UTF-8 or a character XML 1.0 forbids (text.h) replaced by
+ * U+FFFD, so the result is always well-formed whatever s holds. */
 void buf_xml_escaped(struct buf *b, const char *s);
 void buf_reset(struct buf *b); /* len = 0, keeps the memory */
 void buf_free(struct buf *b);

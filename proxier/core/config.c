@@ -14,6 +14,7 @@
 
 #include "proxier/common/err.h"
 #include "proxier/common/log.h"
+#include "proxier/common/text.h"
 
 enum key_kind { KEY_STRING, KEY_BOOL, KEY_UINT, KEY_LOGLEVEL, KEY_LOGTARGET, KEY_SYNC };
 
@@ -198,6 +199,14 @@ static int set_value(struct px_config *cfg, const struct key_desc *k, const char
     void *field = (char *)cfg + k->offset;
     switch (k->kind) {
     case KEY_STRING:
+        /* Strings become parameter values (DeviceInfo, ManagementServer defaults) and go
+         * into every Inform: the value gate of the data model (dm.h) applies here too. */
+        if (text_check_xml(value) != 0) {
+            char why[128];
+            snprintf(why, sizeof(why), "%s", px_err_msg());
+            return px_err_set(-1, "%s.%s: %s (only valid UTF-8 and XML 1.0 characters)",
+                              k->section, k->name, why);
+        }
         if (k->choices) {
             size_t i = 0;
             while (k->choices[i] && strcmp(k->choices[i], value) != 0)

@@ -174,10 +174,14 @@ static void load_node(struct endpoint *ep, const struct dm_node *node, const cha
         ep->mgmt = realloc(ep->mgmt, (ep->n_mgmt + 1) * sizeof(*ep->mgmt));
         struct mgmt_value *v = &ep->mgmt[ep->n_mgmt++];
         v->name = strdup(name);
-        if (cache_value_get(ep->env.cache, ep->key, path, &stored) == CACHE_OK)
-            v->value = stored;
-        else
-            v->value = factory_default(ep, name, ch);
+        if (cache_value_get(ep->env.cache, ep->key, path, &stored) == CACHE_OK &&
+            dm_value_check(&ch->type, stored, NULL, NULL) != 0) {
+            /* A cache written by an older version or by hand: the value gate (dm.h). */
+            LOG_WARN("mgmt", "%s: cached value dropped: %s", path, px_err_msg());
+            free(stored);
+            stored = NULL;
+        }
+        v->value = stored ? stored : factory_default(ep, name, ch);
     }
 }
 

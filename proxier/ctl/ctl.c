@@ -18,8 +18,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "proxier/common/buf.h"
 #include "proxier/common/err.h"
 #include "proxier/common/log.h"
+#include "proxier/common/text.h"
 #include "proxier/core/endpoint.h"
 #include "proxier/core/setvalues.h"
 #include "proxier/dm/dm.h"
@@ -44,13 +46,22 @@ struct ctl_cmd {
 static void reply(struct bufferevent *bev, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* One reply is one line (ctl.h): whatever fmt brings in (a value, a fault string quoting
+ * one, a path) is escaped with text_escape_line, so nothing can forge a second line. */
 static void reply(struct bufferevent *bev, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    evbuffer_add_vprintf(bufferevent_get_output(bev), fmt, ap);
+    char *text = NULL;
+    int n = vasprintf(&text, fmt, ap);
     va_end(ap);
-    evbuffer_add(bufferevent_get_output(bev), "\n", 1);
+    struct buf line = BUF_INIT;
+    text_escape_line(&line, n < 0 ? "error 9002 out of memory" : text);
+    buf_puts(&line, "\n");
+    if (!buf_failed(&line))
+        evbuffer_add(bufferevent_get_output(bev), line.data, line.len);
+    buf_free(&line);
+    free(text);
 }
 
 static void cmd_free(struct ctl_cmd *cmd)

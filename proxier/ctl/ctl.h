@@ -16,6 +16,12 @@
  *                                 "2 Vendor Log File")
  *   anything wrong     -> "error CODE message" (CODE is the TR-069 fault code)
  *
+ * Every reply is exactly one line: in it a backslash reads "\\", LF "\n", CR "\r", tab
+ * "\t", and any other control byte (below 0x20, 0x7F) or byte that is not valid UTF-8
+ * "\xHH" (text.h: text_escape_line), so a value can never forge a second reply line.
+ * A value given to set is taken as it is (no unescaping) and must pass the value gate
+ * (dm.h: valid UTF-8, XML 1.0 characters only) or is refused with error 9007.
+ *
  * While the endpoint is in a session, set answers "error 9001 busy: ..." so that the ACS
  * never sees a change by another entity within its session (TR-069 3.7.1.1).
  */

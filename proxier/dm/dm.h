@@ -84,13 +84,20 @@ struct dm_type {
 int dm_type_parse(const char *text, struct dm_type *out);
 void dm_type_free(struct dm_type *t);
 
-/* Check value against the type. Returns 0, PX_ERR_INVALID_PARAMETER_TYPE (9006) if the
+/* Check value against the type: the value gate every value passes on its way into the
+ * model (SetParameterValues, the control socket, provider answers and change reports, the
+ * cache, backups). Returns 0, PX_ERR_INVALID_PARAMETER_TYPE (9006) if the
  * xsi:type given by the ACS (may be NULL = not checked) does not match, or
- * PX_ERR_INVALID_PARAMETER_VALUE (9007) if the value is malformed or out of range, with
+ * PX_ERR_INVALID_PARAMETER_VALUE (9007) if the value is not valid UTF-8, holds a character
+ * XML 1.0 forbids (text.h), or is malformed or out of range for the type, with
  * px_err_msg saying why. On success *canonical (if not NULL) receives a malloc'd canonical
  * form (booleans as "true"/"false", dateTime as given, numbers without leading '+'/zeros). */
 int dm_value_check(const struct dm_type *t, const char *value, const char *xsi_type,
                    char **canonical);
+
+/* The part of dm_value_check that holds for every type: 0, or 9007 with px_err_msg when
+ * value is not valid UTF-8 or holds a character XML 1.0 forbids. */
+int dm_value_text_check(const char *value);
 
 /* "xsd:string", "xsd:unsignedInt", ... (lists are "xsd:string"). */
 const char *dm_type_xsd(const struct dm_type *t);
@@ -317,7 +324,11 @@ unsigned dm_count_value(const struct dm_model *m, const char *param_path);
 /* ---- Changes reported by providers ---- */
 
 /* A provider reports that a parameter's value changed by itself (not by a set). The
- * model's change callback (set with dm_model_on_change) decides about notifications. */
+ * model's change callback (set with dm_model_on_change) decides about notifications. A value
+ * that fails dm_value_check is dropped with a log line. A get answer that fails
+ * dm_value_text_check is dropped too (the item gets fault 9002, so an Inform leaves it out);
+ * one that is merely not of its type is passed on: the schema-default path answers "" for
+ * parameters without a default, and a whole GetParameterValues must not fail for that. */
 typedef void (*dm_change_cb)(void *arg, const char *path, const struct dm_node *node,
                              const char *value);
 void dm_model_on_change(struct dm_model *m, dm_change_cb cb, void *arg);

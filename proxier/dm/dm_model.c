@@ -590,6 +590,10 @@ void dm_value_changed(struct dm_model *m, const char *path, const char *value)
         LOG_DEBUG("dm", "value change of unknown parameter ignored: %s", px_err_msg());
         return;
     }
+    if (dm_value_check(&node->type, value ? value : "", NULL, NULL) != 0) {
+        LOG_WARN("dm", "%s: reported value dropped: %s", path, px_err_msg());
+        return;
+    }
     if (m->change_cb)
         m->change_cb(m->change_arg, path, node, value);
 }

@@ -326,10 +326,25 @@ static void core_advance(struct req_core *c)
     core_unref(c);
 }
 
+/* A value a provider answers (from a device, MQTT, UPnP, a program) enters the model only
+ * when it is text XML can carry (dm.h: dm_value_text_check); otherwise it is dropped with a
+ * log line. */
+static bool provider_value_valid(const struct dm_item *it, const char *value)
+{
+    if (dm_value_text_check(value ? value : "") == 0)
+        return true;
+    LOG_WARN("dm", "%s: value from the provider dropped: %s", it->path, px_err_msg());
+    return false;
+}
+
 /* Move one provider answer into the parent's item. */
 static void merge_item(struct dm_request *req, struct dm_item *dst, struct dm_item *src)
 {
-    if (src->answered && src->fault) {
+    if (src->answered && !src->fault && req->op == DM_OP_GET &&
+        !provider_value_valid(dst, src->value)) {
+        dm_item_set_fault(dst, PX_ERR_INTERNAL, "%s: the provider gave an invalid value",
+                          dst->path);
+    } else if (src->answered && src->fault) {
         dst->fault = src->fault;
         dst->fault_string = src->fault_string;
         src->fault_string = NULL;

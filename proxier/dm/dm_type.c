@@ -22,6 +22,7 @@
 
 #include "proxier/common/buf.h"
 #include "proxier/common/err.h"
+#include "proxier/common/text.h"
 
 #define TYPE_ERR(...) px_err_set(PX_ERR_INVALID_PARAMETER_VALUE, __VA_ARGS__)
 
@@ -497,12 +498,26 @@ static int check_xsi_type(const struct dm_type *t, const char *xsi_type)
                       xsi_type, want);
 }
 
+/* The value gate: whatever its type, a value is text that goes into XML (TR-069 3.5) and
+ * the cache, so it must be valid UTF-8 made of XML 1.0 characters only. Checked before the
+ * type so that no later message quotes the bad bytes. */
+int dm_value_text_check(const char *v)
+{
+    if (text_check_xml(v) == 0)
+        return 0;
+    char why[128];
+    snprintf(why, sizeof(why), "%s", px_err_msg());
+    return TYPE_ERR("value refused: %s (only valid UTF-8 and XML 1.0 characters)", why);
+}
+
 int dm_value_check(const struct dm_type *t, const char *value, const char *xsi_type,
                    char **canonical)
 {
     if (canonical)
         *canonical = NULL;
     int rc = check_xsi_type(t, xsi_type);
+    if (!rc)
+        rc = dm_value_text_check(value);
     if (rc)
         return rc;
     struct buf out = BUF_INIT;

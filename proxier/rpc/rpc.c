@@ -97,20 +97,38 @@ void rpc_reply(struct rpc_call *call, const struct soap_response *resp)
     rpc_finish(call);
 }
 
+static void call_fault(struct rpc_call *call, const struct soap_fault *f)
+{
+    struct soap_envelope env = call_envelope(call);
+    LOG_INFO("rpc", "%s: %s fault %d: %s", call->ep->key, call->method_name, f->code, f->string);
+    buf_reset(&call->out);
+    soap_write_fault(&call->out, &env, f);
+    rpc_finish(call);
+}
+
 void rpc_fault_spv(struct rpc_call *call, int code, const char *message,
                    const struct soap_spv_fault *faults, size_t n)
 {
-    struct soap_envelope env = call_envelope(call);
     struct soap_fault f = {
         .code = code,
         .string = message && *message ? message : px_err_default_string(code),
         .spv_faults = faults,
         .n_spv_faults = n,
     };
-    LOG_INFO("rpc", "%s: %s fault %d: %s", call->ep->key, call->method_name, code, f.string);
-    buf_reset(&call->out);
-    soap_write_fault(&call->out, &env, &f);
-    rpc_finish(call);
+    call_fault(call, &f);
+}
+
+/* SOAP 1.1 4.2.3: a header marked mustUnderstand="1" that we do not know fails the whole
+ * request, answered with faultcode MustUnderstand (4.4.1). The detail is the CWMP Fault
+ * TR-069 3.5 requires of every fault response: 9003, the request cannot be taken as sent. */
+static void fault_must_understand(struct rpc_call *call, const char *header)
+{
+    char text[200];
+    snprintf(text, sizeof(text), "SOAP header %.64s has mustUnderstand=\"1\" and is not "
+             "understood (SOAP 1.1 4.2.3)", header);
+    struct soap_fault f = {.code = PX_ERR_INVALID_ARGUMENTS, .string = text,
+                           .soap_faultcode = "MustUnderstand"};
+    call_fault(call, &f);
 }
 
 void rpc_fault(struct rpc_call *call, int code, const char *message)
@@ -175,7 +193,9 @@ struct rpc_call *rpc_handle(struct endpoint *ep, const struct soap_msg *msg,
     px_err_clear();
 
     const struct rpc_method *m = find_method(msg->method);
-    if (!m || v < m->min_version) {
+    if (msg->header.unknown_must_understand) {
+        fault_must_understand(call, msg->header.unknown_must_understand);
+    } else if (!m || v < m->min_version) {
         char text[160];
         snprintf(text, sizeof(text), "method %s is not supported", call->method_name);
         rpc_fault(call, PX_ERR_METHOD_NOT_SUPPORTED, text);

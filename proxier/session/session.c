@@ -594,6 +594,12 @@ static void on_http_done(void *arg, const struct http_result *res)
         buf_free(&fault);
         return;
     }
+    if (rc == 0 && msg.header.unknown_must_understand && !is_acs_request(msg.method)) {
+        /* SOAP 1.1 4.2.3: a response we cannot process as the ACS demands; a fault must not
+         * answer a response (3.5), so the session ends unsuccessfully (3.7.1.4). */
+        rc = px_err_set(PX_ERR_INVALID_ARGUMENTS, "header %s has mustUnderstand=\"1\" and is "
+                        "not understood (SOAP 1.1 4.2.3)", msg.header.unknown_must_understand);
+    }
     if (rc != 0) {
         /* 3.7.1.4: XML not well-formed or not a valid SOAP structure ends the session. */
         snprintf(why, sizeof(why), "malformed message from the ACS: %s", px_err_msg());

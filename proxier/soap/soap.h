@@ -188,6 +188,9 @@ struct soap_msg {
  * Call soap_msg_free afterwards whatever soap_parse returned.
  */
 int soap_parse(const char *data, size_t len, struct soap_msg *msg);
+/* Route libxml2's own error output to the logger (debug) for the calling thread instead of
+ * stderr; soap_parse does it for its thread, main calls it after xmlInitParser. */
+void soap_route_xml_errors(void);
 void soap_msg_free(struct soap_msg *msg);
 
 /* ---- Writing ---- */
@@ -326,6 +329,9 @@ struct soap_fault {
     const char *string;
     const struct soap_spv_fault *spv_faults;
     size_t n_spv_faults;
+    /* NULL: faultcode "Client" or "Server" by code (A.5.1); else a SOAP 1.1 4.4.1 fault
+     * code written qualified, e.g. "MustUnderstand" -> soap-env:MustUnderstand (4.2.3). */
+    const char *soap_faultcode;
 };
 
 int soap_write_fault(struct buf *out, const struct soap_envelope *env,

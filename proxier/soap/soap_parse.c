@@ -20,6 +20,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -498,13 +500,23 @@ static void note_unknown_header(struct soap_header *hd, xmlNode *h)
         hd->unknown_must_understand = strdup((const char *)h->name);
 }
 
-/* Store a string header the first time it is seen; a repeated one is ignored. */
-static void header_keep(char **field, char *text)
+/* The header elements of TR-069 3.5 Table 4. Each has one value per message: an envelope
+ * that carries one twice (two cwmp:ID, which would the response echo?) is malformed. */
+static const char *const table4_headers[] = {"ID", "HoldRequests", "SessionTimeout",
+                                             "SupportedCWMPVersions", "UseCWMPVersion"};
+
+/* 0, or 9003 if h is a Table 4 header already seen (bit i of *seen: table4_headers[i]). */
+static int header_once(xmlNode *h, unsigned *seen)
 {
-    if (*field)
-        free(text);
-    else
-        *field = text;
+    for (unsigned i = 0; i < sizeof(table4_headers) / sizeof(table4_headers[0]); i++) {
+        if (!node_is(h, table4_headers[i]))
+            continue;
+        if (*seen & (1u << i))
+            return px_err_set(PX_ERR_INVALID_ARGUMENTS, "header %s appears more than once "
+                              "(TR-069 3.5 Table 4)", table4_headers[i]);
+        *seen |= 1u << i;
+    }
+    return 0;
 }
 
 static int header_known(struct soap_msg *msg, xmlNode *h)
@@ -515,17 +527,18 @@ static int header_known(struct soap_msg *msg, xmlNode *h)
         return px_err_set(PX_ERR_RESOURCES_EXCEEDED, "header: out of memory");
     int rc = 0;
     uint64_t timeout;
+    /* header_once has made sure that each of these comes once. */
     if (node_is(h, "ID")) {
-        hd->id_must_understand = hd->id ? hd->id_must_understand : must_understand(h);
-        header_keep(&hd->id, text);
+        hd->id_must_understand = must_understand(h);
+        hd->id = text;
         return 0;
     }
     if (node_is(h, "UseCWMPVersion")) {
-        header_keep(&hd->use_cwmp_version, text);
+        hd->use_cwmp_version = text;
         return 0;
     }
     if (node_is(h, "SupportedCWMPVersions")) {
-        header_keep(&hd->supported_cwmp_versions, text);
+        hd->supported_cwmp_versions = text;
         return 0;
     }
     if (node_is(h, "HoldRequests")) {
@@ -549,6 +562,7 @@ static int header_known(struct soap_msg *msg, xmlNode *h)
 static int parse_header(struct soap_msg *msg, xmlNode *header, int *ns_version)
 {
     int first_error = 0;
+    unsigned seen = 0;
     for (xmlNode *h = first_element(header->children); h; h = next_element(h)) {
         int v = cwmp_ns_version(h);
         if (v < 0) {
@@ -558,7 +572,9 @@ static int parse_header(struct soap_msg *msg, xmlNode *header, int *ns_version)
         if (*ns_version < 0)
             *ns_version = v;
         /* Keep reading after an error so that the ID is known for the fault. */
-        int rc = header_known(msg, h);
+        int rc = header_once(h, &seen);
+        if (!rc)
+            rc = header_known(msg, h);
         if (rc && !first_error)
             first_error = rc;
     }
@@ -706,8 +722,45 @@ static void guard_error(void *ctx, xmlError *e)
         g->error[--n] = '\0';
 }
 
+/* libxml2 reports some errors (badly encoded input: "encoding error : input conversion
+ * failed", "I/O error : encoder error") through its global handlers, not the context's
+ * serror and despite XML_PARSE_NOERROR; their default writes to stderr behind the logger.
+ * Both handlers are per thread in libxml2, so each parsing thread routes them once. */
+static void xml_generic_error(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void xml_generic_error(void *ctx, const char *fmt, ...)
+{
+    char text[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    size_t n = strlen(text);
+    while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
+        text[--n] = '\0';
+    if (n)
+        LOG_DEBUG("soap", "libxml2: %s", text);
+}
+
+static void xml_structured_error(void *ctx, xmlError *e)
+{
+    if (e && e->message)
+        xml_generic_error(ctx, "%s", e->message);
+}
+
+void soap_route_xml_errors(void)
+{
+    static _Thread_local bool routed;
+    if (routed)
+        return;
+    xmlSetGenericErrorFunc(NULL, xml_generic_error);
+    xmlSetStructuredErrorFunc(NULL, xml_structured_error);
+    routed = true;
+}
+
 static int xml_read(const char *data, size_t len, xmlDoc **out)
 {
+    soap_route_xml_errors();
     struct parse_guard g = {0};
     xmlParserCtxt *ctxt = xmlNewParserCtxt();
     if (!ctxt)

@@ -404,7 +404,14 @@ int soap_write_fault(struct buf *out, const struct soap_envelope *env,
                      const struct soap_fault *fault)
 {
     put_envelope_open(out, env, "soap-env:Fault");
-    put_text(out, "faultcode", fault_source(fault->code));
+    if (fault->soap_faultcode) {
+        put_open(out, "faultcode");
+        buf_puts(out, "soap-env:");
+        buf_xml_escaped(out, fault->soap_faultcode);
+        put_close(out, "faultcode");
+    } else {
+        put_text(out, "faultcode", fault_source(fault->code));
+    }
     put_text(out, "faultstring", "CWMP fault");
     buf_puts(out, "<detail><cwmp:Fault>");
     put_int(out, "FaultCode", fault->code);

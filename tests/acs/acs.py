@@ -871,7 +871,8 @@ class TestACS:
         rpc_id = f"acs-{next(self._ids)}"
         s.outstanding, s.hold = (rpc, rpc_id), rpc.hold_requests
         ns = s.inform.ns if s.inform else soapmsg.DEFAULT_NS
-        body = soapmsg.envelope(rpc.body, ns, rpc_id, rpc.hold_requests)
+        body = soapmsg.envelope(rpc.body, ns, rpc_id, rpc.hold_requests,
+                                extra_headers=rpc.headers)
         return _Reply(200, body.encode(), rpc.method)
 
     def _exchange(self, s, req, env, reply):

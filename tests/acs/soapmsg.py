@@ -37,10 +37,12 @@ class SoapError(ValueError):
 class Rpc:
     """One ACS->CPE request: `method` (e.g. "GetParameterValues") and `body`, the XML of
     the Body child written with the `cwmp:` prefix. hold_requests adds the (deprecated)
-    HoldRequests header (TR-069 3.5 Table 4)."""
+    HoldRequests header (TR-069 3.5 Table 4); headers is raw extra Header XML (hostile or
+    unusual headers)."""
     method: str
     body: str
     hold_requests: bool = False
+    headers: str = ""
 
 
 @dataclasses.dataclass
@@ -100,9 +102,11 @@ def _text(value):
     return escape(str(value))
 
 
-def envelope(body, ns=DEFAULT_NS, msg_id=None, hold_requests=False, use_cwmp_version=None):
-    """A whole SOAP envelope around `body` (Body child XML using the `cwmp:` prefix)."""
-    headers = []
+def envelope(body, ns=DEFAULT_NS, msg_id=None, hold_requests=False, use_cwmp_version=None,
+             extra_headers=""):
+    """A whole SOAP envelope around `body` (Body child XML using the `cwmp:` prefix);
+    extra_headers is raw XML added to the Header."""
+    headers = [extra_headers] if extra_headers else []
     if msg_id is not None:
         headers.append(f'<cwmp:ID soap-env:mustUnderstand="1">{_text(msg_id)}</cwmp:ID>')
     if hold_requests:
@@ -457,8 +461,10 @@ def fault_shape_problems(env):
     problems = []
     b = env.body
     code = _child_text(b, "faultcode")
-    if code is None or code.rpartition(":")[2] not in ("Client", "Server"):
-        problems.append(f"faultcode {code!r} is not Client or Server")
+    # SOAP 1.1 4.2.3 wants MustUnderstand for a mandatory header not understood; TR-069 3.5
+    # names Client and Server (and lets the recipient ignore faultcode entirely).
+    if code is None or code.rpartition(":")[2] not in ("Client", "Server", "MustUnderstand"):
+        problems.append(f"faultcode {code!r} is not Client, Server or MustUnderstand")
     if _child_text(b, "faultstring") != "CWMP fault":
         problems.append(f"faultstring {_child_text(b, 'faultstring')!r} is not 'CWMP fault'")
     fault = parse_fault(env)

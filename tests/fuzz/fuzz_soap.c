@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_id_round_trip(const char *id)
 {
     struct soap_envelope env = {CWMP_V1_2, id, false, NULL, 0};
-    struct soap_fault fault = {9003, "fuzz", NULL, 0};
+    struct soap_fault fault = {.code = 9003, .string = "fuzz"};
     struct buf b = BUF_INIT;
     if (soap_write_fault(&b, &env, &fault) != 0)
         abort();

@@ -44,6 +44,18 @@ class Errors(unittest.TestCase):
         path = self.write("[acs]\nurl = http://127.0.0.1:1/\n[cwmp]\nretry_minimum_wait = 0\n")
         self.assert_refused(["--config", path], ":4: cwmp.retry_minimum_wait", "[1, 65535]")
 
+    def test_string_that_xml_cannot_carry_is_refused(self):
+        # the value gate (issue 8): such a string would go into every Inform
+        path = os.path.join(self.tmp, "p.conf")
+        with open(path, "wb") as f:
+            f.write(b"[acs]\nurl = http://127.0.0.1:1/\n[device]\n"
+                    b"provisioning_code = ab\x01cd\n")
+        self.assert_refused(["--config", path], ":4: device.provisioning_code",
+                            "character U+0001 at byte 3 is not allowed in XML")
+        with open(path, "wb") as f:
+            f.write(b"[acs]\nurl = http://127.0.0.1:1/\n[device]\nmanufacturer = x\xffy\n")
+        self.assert_refused(["--config", path], "device.manufacturer", "invalid UTF-8 at byte 2")
+
     def test_no_acs_url(self):
         self.assert_refused(["--db", os.path.join(self.tmp, "db")], "no ACS URL")
 

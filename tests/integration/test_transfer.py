@@ -456,7 +456,10 @@ class ConfigBackup(TransferCase):
         self.assertEqual(v, {self.PII: "3600", ip1 + "ParameterName": self.HOSTILE})
 
     def test_a_corrupt_or_invalid_backup_fails_with_9018_and_changes_nothing(self):
-        self.start_default()
+        # one Download per case in one session: more than the default queue of 8
+        self.daemon = self.start_daemon({"control": {"socket": self.sock},
+                                         "transfer": {"max_queue": 16}})
+        self.acs.wait_sessions(1)
         r = self.session(m.rpc_spv([(self.PII, "3600", "xsd:unsignedInt")], "k-base"))
         self.assertEqual(r[0].value, 0)
         good = (b"instance\tDevice.ManagementServer.InformParameter.7.\n"
@@ -470,7 +473,10 @@ class ConfigBackup(TransferCase):
             "read-only": (hdr + good + b"value\tDevice.DeviceInfo.SoftwareVersion\t9\n",
                           "not writable"),
             "type": (hdr + good + b"value\tDevice.ManagementServer.CWMPRetryMinimumWaitInterval"
-                     b"\t\\x01\xff\n", "not a number"),
+                     b"\tabc\n", "not a number"),
+            # the value gate (dm.h): bytes XML cannot carry never reach the model
+            "text": (hdr + good + b"value\tDevice.DeviceInfo.ProvisioningCode\tab\\x01\xff\n",
+                     "U+0001 at byte 3 is not allowed in XML"),
             "escape": (hdr + good + b"value\tDevice.DeviceInfo.ProvisioningCode\ta\\q\n",
                        "line 5"),
             "cpe-row": (hdr + b"instance\tDevice.DeviceInfo.SupportedDataModel.2.\n" + good,

@@ -13,6 +13,7 @@
 #include "proxier/common/buf.h"
 #include "proxier/common/err.h"
 #include "proxier/common/log.h"
+#include "proxier/common/text.h"
 
 static void test_buf_escapes_xml(void **state)
 {
@@ -90,6 +91,86 @@ static void test_log_ring_keeps_the_last_lines(void **state)
     free(text);
 }
 
+/* RFC 3629: shortest forms only, no surrogates, nothing above U+10FFFF. */
+static void test_utf8_decode(void **state)
+{
+    size_t n;
+    assert_int_equal(text_utf8_decode("A", &n), 'A');
+    assert_int_equal(n, 1);
+    assert_int_equal(text_utf8_decode("\xc3\xa9", &n), 0xE9);
+    assert_int_equal(n, 2);
+    assert_int_equal(text_utf8_decode("\xe2\x82\xac", &n), 0x20AC);
+    assert_int_equal(n, 3);
+    assert_int_equal(text_utf8_decode("\xf0\x9f\x98\x80", &n), 0x1F600);
+    assert_int_equal(n, 4);
+    assert_int_equal(text_utf8_decode("\xf4\x8f\xbf\xbf", &n), 0x10FFFF);
+    const char *bad[] = {
+        "\x80",             /* stray continuation byte */
+        "\xc0\xaf",         /* overlong '/' */
+        "\xc1\xbf",         /* overlong */
+        "\xe0\x80\xaf",     /* overlong, three bytes */
+        "\xf0\x80\x80\xaf", /* overlong, four bytes */
+        "\xed\xa0\x80",     /* surrogate U+D800 */
+        "\xed\xbf\xbf",     /* surrogate U+DFFF */
+        "\xf4\x90\x80\x80", /* U+110000 */
+        "\xf5\x80\x80\x80", /* lead byte beyond F4 */
+        "\xff",
+        "\xe2\x82",         /* truncated */
+        "\xc3(",            /* continuation missing */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(text_utf8_decode(bad[i], &n), -1);
+        assert_int_equal(n, 1);
+    }
+}
+
+/* XML 1.0 2.2 Char. */
+static void test_xml_chars(void **state)
+{
+    assert_int_equal(text_check_xml(""), 0);
+    assert_int_equal(text_check_xml("tab\there\nCR\r \xc3\xa9\xef\xbf\xbd\xf0\x9f\x98\x80"), 0);
+    assert_int_equal(text_check_xml("ab\x01" "cd"), -1);
+    assert_string_equal(px_err_msg(), "character U+0001 at byte 3 is not allowed in XML");
+    assert_int_equal(text_check_xml("abcd\xff" "ef"), -1);
+    assert_string_equal(px_err_msg(), "invalid UTF-8 at byte 5");
+    assert_int_equal(text_check_xml("\x7f"), 0); /* DEL is a Char in XML 1.0 */
+    assert_int_equal(text_check_xml("\xef\xbf\xbe"), -1); /* U+FFFE */
+    assert_int_equal(text_check_xml("\xef\xbf\xbf"), -1); /* U+FFFF */
+    assert_int_equal(text_check_xml("\xed\x9f\xbf"), 0);  /* U+D7FF */
+    assert_int_equal(text_check_xml("\xee\x80\x80"), 0);  /* U+E000 */
+    assert_false(text_xml_char(0x1F));
+    assert_true(text_xml_char(0x20));
+}
+
+/* Whatever is in memory, the XML text written is well-formed: bad bytes become U+FFFD. */
+static void test_buf_xml_replaces_what_xml_cannot_hold(void **state)
+{
+    struct buf b = BUF_INIT;
+    buf_xml_escaped(&b, "a\x01" "b\xff" "c\xc0\xaf" "d\xed\xa0\x80" "e\xef\xbf\xbe" "f\xe2\x82");
+    assert_string_equal(b.data, "a" TEXT_REPLACEMENT "b" TEXT_REPLACEMENT "c" TEXT_REPLACEMENT
+                                TEXT_REPLACEMENT "d" TEXT_REPLACEMENT TEXT_REPLACEMENT
+                                TEXT_REPLACEMENT "e" TEXT_REPLACEMENT "f" TEXT_REPLACEMENT
+                                TEXT_REPLACEMENT);
+    assert_int_equal(text_check_xml(b.data), 0);
+    buf_reset(&b);
+    buf_xml_escaped(&b, "\xc3\xa9\t\n\r<&>");
+    assert_string_equal(b.data, "\xc3\xa9\t\n&#13;&lt;&amp;&gt;");
+    buf_free(&b);
+}
+
+/* One value, one line: nothing in it can end the line or be mistaken for an escape. */
+static void test_escape_line(void **state)
+{
+    struct buf b = BUF_INIT;
+    text_escape_line(&b, "x\nok forged\r\\n\t\x01\x7f\xff\xc3\xa9 end");
+    assert_string_equal(b.data, "x\\nok forged\\r\\\\n\\t\\x01\\x7F\\xFF\xc3\xa9 end");
+    assert_null(strchr(b.data, '\n'));
+    buf_reset(&b);
+    text_escape_line(&b, "");
+    assert_true(b.data == NULL || b.data[0] == '\0');
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -97,6 +178,10 @@ int main(void)
         cmocka_unit_test(test_err_message_is_kept),
         cmocka_unit_test(test_trace_masks_passwords),
         cmocka_unit_test(test_log_ring_keeps_the_last_lines),
+        cmocka_unit_test(test_utf8_decode),
+        cmocka_unit_test(test_xml_chars),
+        cmocka_unit_test(test_buf_xml_replaces_what_xml_cannot_hold),
+        cmocka_unit_test(test_escape_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

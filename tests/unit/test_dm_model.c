@@ -334,6 +334,13 @@ static void test_change_callback(void **state)
     dm_value_changed(f->model, "Device.XMPP.Connection.9.Enable", "true"); /* ignored */
     dm_value_changed(f->model, "Device.XMPP.", "x");                        /* ignored */
     assert_int_equal(log.calls, 1);
+    /* The value gate (dm.h): not of its type, or not text XML can carry: dropped. */
+    dm_value_changed(f->model, "Device.XMPP.Connection.2.Enable", "maybe");
+    dm_value_changed(f->model, "Device.ManagementServer.URL", "http://x/\x01");
+    dm_value_changed(f->model, "Device.ManagementServer.URL", "http://x/\xff");
+    assert_int_equal(log.calls, 1);
+    dm_value_changed(f->model, "Device.ManagementServer.URL", "http://x/\xc3\xa9");
+    assert_int_equal(log.calls, 2);
 }
 
 static void test_check_set(void **state)
@@ -449,6 +456,26 @@ static void on_done(void *arg, struct dm_request *req)
 static void add_expanded(void *arg, const char *path, const struct dm_node *node)
 {
     dm_request_add(arg, path, node, NULL);
+}
+
+/* A provider's answer that XML cannot carry is dropped: that item fails, the others stand. */
+static void test_provider_value_gate(void **state)
+{
+    struct fixture *f = *state;
+    struct provider ms = {.tag = "ms"}, bad = {.tag = "b\x01" "d\xff"};
+    assert_int_equal(dm_mount(f->model, "Device.", &(struct dm_provider){&provider_ops, &ms}), 0);
+    assert_int_equal(dm_mount(f->model, "Device.XMPP.", &(struct dm_provider){&provider_ops, &bad}),
+                     0);
+    struct dm_request *req = dm_request_new(f->model, DM_OP_GET);
+    dm_request_add(req, "Device.ManagementServer.URL", NULL, NULL);
+    dm_request_add(req, "Device.XMPP.Connection.1.Stats.ReceivedMessages", NULL, NULL);
+    struct result r = {0};
+    dm_request_start(req, on_done, &r);
+    assert_int_equal(r.calls, 1);
+    assert_string_equal(r.text, "Device.ManagementServer.URL=URL@ms\n"
+                                "Device.XMPP.Connection.1.Stats.ReceivedMessages!9002 "
+                                "Device.XMPP.Connection.1.Stats.ReceivedMessages: the provider "
+                                "gave an invalid value\n");
 }
 
 static void test_two_providers_one_request(void **state)
@@ -659,6 +686,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_count_params, setup, teardown),
         cmocka_unit_test_setup_teardown(test_change_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_set, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_provider_value_gate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_providers_one_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_defaults_without_provider, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_and_late_answer, setup, teardown),

@@ -137,6 +137,25 @@ static void test_strings(void **state)
     OK("string{Z-Wave, ZigBee}", "ZigBee", NULL);
 }
 
+/* The value gate: every type, valid UTF-8 with XML 1.0 characters only (dm.h). */
+static void test_value_gate(void **state)
+{
+    BAD("string", "ab\x01" "cd\xff" "ef");
+    assert_non_null(strstr(px_err_msg(), "U+0001 at byte 3"));
+    BAD("string", "abcd\xff" "ef");
+    assert_non_null(strstr(px_err_msg(), "invalid UTF-8 at byte 5"));
+    BAD("string", "\xc0\xaf");           /* overlong */
+    BAD("string", "\xed\xa0\x80");       /* surrogate */
+    BAD("string", "\xf4\x90\x80\x80");   /* above U+10FFFF */
+    BAD("string", "\xef\xbf\xbe");       /* U+FFFE */
+    BAD("string", "line\x1b[31m");        /* ESC */
+    BAD("base64", "QUJD\x0c");
+    BAD("list<string>", "a,\x02");
+    OK("string", "tab\tnew\nline\r \xf0\x9f\x98\x80", NULL);
+    assert_int_equal(dm_value_text_check("\x7f ok"), 0);
+    assert_int_equal(dm_value_text_check("\x08"), PX_ERR_INVALID_PARAMETER_VALUE);
+}
+
 static void test_lists(void **state)
 {
     OK("list<string{HTTP,STUN,XMPP}>", "", "");
@@ -283,7 +302,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_integers),       cmocka_unit_test(test_ranges),
         cmocka_unit_test(test_boolean_datetime), cmocka_unit_test(test_binary),
-        cmocka_unit_test(test_strings),        cmocka_unit_test(test_lists),
+        cmocka_unit_test(test_strings),        cmocka_unit_test(test_value_gate),        cmocka_unit_test(test_lists),
         cmocka_unit_test(test_xsi_type),       cmocka_unit_test(test_type_parse),
         cmocka_unit_test(test_schema_loads),   cmocka_unit_test(test_schema_errors),
     };

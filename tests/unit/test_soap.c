@@ -15,6 +15,7 @@
 
 #include "proxier/common/buf.h"
 #include "proxier/common/err.h"
+#include "proxier/common/text.h"
 #include "proxier/soap/soap.h"
 #include "unit_support.h"
 
@@ -205,6 +206,58 @@ static void test_parse_headers(void **state)
                                     "</c:HoldRequests>", "<c:GetRPCMethods/>", &msg), 9003);
     assert_non_null(strstr(px_err_msg(), "HoldRequests"));
     soap_msg_free(&msg);
+
+    /* A cwmp header in a namespace we know but by a name we do not, mustUnderstand "true". */
+    headers = "<c:Frobnicate S:mustUnderstand=\"true\">1</c:Frobnicate>";
+    assert_int_equal(parse_envelope(headers, "<c:GetRPCMethods/>", &msg), 0);
+    assert_string_equal(msg.header.unknown_must_understand, "Frobnicate");
+    soap_msg_free(&msg);
+}
+
+/* TR-069 3.5 Table 4: each header once; a second one makes the envelope malformed (the
+ * method is then not parsed: the session ends, 3.7.1.4). The first ID is kept for a fault. */
+static void test_parse_duplicate_headers(void **state)
+{
+    static const char *const twice[] = {
+        "<c:ID S:mustUnderstand=\"1\">a</c:ID><c:ID S:mustUnderstand=\"1\">b</c:ID>",
+        "<c:HoldRequests S:mustUnderstand=\"1\">0</c:HoldRequests>"
+        "<c:ID S:mustUnderstand=\"1\">a</c:ID>"
+        "<c:HoldRequests S:mustUnderstand=\"1\">1</c:HoldRequests>",
+        "<c:ID S:mustUnderstand=\"1\">a</c:ID><c:UseCWMPVersion>1.2</c:UseCWMPVersion>"
+        "<c:UseCWMPVersion>1.4</c:UseCWMPVersion>",
+        "<c:ID S:mustUnderstand=\"1\">a</c:ID><c:SessionTimeout>30</c:SessionTimeout>"
+        "<c:SessionTimeout>60</c:SessionTimeout>",
+        "<c:ID S:mustUnderstand=\"1\">a</c:ID><c:SupportedCWMPVersions>1.0"
+        "</c:SupportedCWMPVersions><c:SupportedCWMPVersions>1.4</c:SupportedCWMPVersions>",
+    };
+    for (size_t i = 0; i < sizeof(twice) / sizeof(twice[0]); i++) {
+        struct soap_msg msg;
+        px_err_clear();
+        assert_int_equal(parse_envelope(twice[i], "<c:GetRPCMethods/>", &msg), 9003);
+        assert_non_null(strstr(px_err_msg(), "appears more than once"));
+        assert_int_equal(msg.method, SOAP_NONE);
+        assert_string_equal(msg.header.id, "a");
+        soap_msg_free(&msg);
+    }
+    /* Unknown headers may repeat (they are not Table 4's). */
+    struct soap_msg msg;
+    assert_int_equal(parse_envelope("<x:T xmlns:x=\"urn:x\">1</x:T><x:T xmlns:x=\"urn:x\">2</x:T>",
+                                    "<c:GetRPCMethods/>", &msg), 0);
+    soap_msg_free(&msg);
+}
+
+/* SOAP 1.1 4.4.1: a fault code other than Client/Server, qualified with the envelope prefix. */
+static void test_write_must_understand_fault(void **state)
+{
+    struct soap_envelope env = {CWMP_V1_2, "acs-1", false, NULL, 0};
+    struct soap_fault f = {.code = 9003, .string = "header X", .soap_faultcode = "MustUnderstand"};
+    struct buf b = BUF_INIT;
+    assert_int_equal(soap_write_fault(&b, &env, &f), 0);
+    assert_false(buf_failed(&b));
+    assert_true(unit_xsd_valid(b.data, b.len));
+    assert_non_null(strstr(b.data, "<faultcode>soap-env:MustUnderstand</faultcode>"
+                                   "<faultstring>CWMP fault</faultstring>"));
+    buf_free(&b);
 }
 
 static void test_parse_parameter_requests(void **state)
@@ -780,7 +833,7 @@ static void test_write_faults(void **state)
         {"Device.ManagementServer.PeriodicInformInterval", 9007, "Invalid parameter value"},
         {"Device.DeviceInfo.UpTime", 9008, NULL},
     };
-    struct soap_fault fault = {9003, NULL, spv, 2};
+    struct soap_fault fault = {.code = 9003, .spv_faults = spv, .n_spv_faults = 2};
     struct buf b = BUF_INIT;
     assert_int_equal(soap_write_fault(&b, &env, &fault), 0);
     assert_valid(&b);
@@ -804,7 +857,7 @@ static void test_write_faults(void **state)
                    {9005, "Client"}, {9008, "Client"}, {9009, "Server"}, {9019, "Server"},
                    {9020, "Client"}, {9021, "Client"}, {9805, "Server"}};
     for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
-        struct soap_fault f = {sources[i].code, "because", NULL, 0};
+        struct soap_fault f = {.code = sources[i].code, .string = "because"};
         assert_int_equal(soap_write_fault(&b, &env, &f), 0);
         char expect[64];
         snprintf(expect, sizeof(expect), "<faultcode>%s</faultcode>", sources[i].source);
@@ -813,6 +866,57 @@ static void test_write_faults(void **state)
             assert_valid(&b);
         buf_free(&b);
     }
+}
+
+/* Defence in depth: whatever strings are in memory (the value gate should have stopped
+ * them), every message written is well-formed and valid, and parses back. */
+static void test_write_hostile_strings(void **state)
+{
+    static const char *const hostile[] = {
+        "ab\x01" "cd\xff" "ef",   /* the ProvisioningCode of issue 8 */
+        "\xc0\xaf overlong",      "\xed\xa0\x80 surrogate", "\xf4\x90\x80\x80 too high",
+        "\xef\xbf\xbe U+FFFE",     "cut \xe2\x82",         "\x1b[31m escape \x7f",
+        "]]> <![CDATA[ &#0; </Value>", "\r\n\t", "\xf0\x9f\x98\x80 fine",
+    };
+    const size_t n = sizeof(hostile) / sizeof(hostile[0]);
+    struct soap_value params[sizeof(hostile) / sizeof(hostile[0])];
+    struct soap_event events[sizeof(hostile) / sizeof(hostile[0])];
+    for (size_t i = 0; i < n; i++) {
+        params[i] = (struct soap_value){"Device.DeviceInfo.ProvisioningCode", hostile[i],
+                                        "xsd:string"};
+        events[i] = (struct soap_event){"M Download", hostile[i]};
+    }
+    struct soap_inform inform = {
+        .device_id = {hostile[0], "00D09E", hostile[5], hostile[1]},
+        .events = events, .n_events = n, .max_envelopes = 1, .current_time = 1795318416,
+        .params = params, .n_params = n,
+    };
+    struct soap_envelope env = {CWMP_V1_4, hostile[6], true, NULL, 60};
+    struct buf b = BUF_INIT;
+    assert_int_equal(soap_write_inform(&b, &env, &inform), 0);
+    assert_valid(&b);
+    struct soap_msg msg;
+    assert_int_equal(soap_parse(b.data, b.len, &msg), 0);
+    assert_string_equal(msg.method_name, "Inform");
+    soap_msg_free(&msg);
+    assert_non_null(strstr(b.data, "ab" TEXT_REPLACEMENT "cd" TEXT_REPLACEMENT "ef"));
+    assert_non_null(strstr(b.data, "\xf0\x9f\x98\x80 fine"));
+    buf_free(&b);
+
+    struct soap_response resp = {.method = SOAP_GetParameterValues, .values = params,
+                                 .n_values = n};
+    assert_int_equal(soap_write_response(&b, &env, &resp), 0);
+    assert_valid(&b);
+    buf_free(&b);
+
+    const struct soap_spv_fault spv[] = {{hostile[2], 9007, hostile[0]}};
+    struct soap_fault fault = {.code = 9003, .string = hostile[7], .spv_faults = spv, .n_spv_faults = 1};
+    assert_int_equal(soap_write_fault(&b, &env, &fault), 0);
+    assert_valid(&b);
+    assert_int_equal(soap_parse(b.data, b.len, &msg), 0);
+    assert_int_equal(msg.method, SOAP_Fault);
+    soap_msg_free(&msg);
+    buf_free(&b);
 }
 
 /* A big GetParameterValuesResponse (the spec sets no response size limit, 3.5). */
@@ -885,6 +989,8 @@ int main(void)
         cmocka_unit_test(test_sample_cpe_messages_are_unknown),
         cmocka_unit_test(test_sample_wrong_namespace),
         cmocka_unit_test(test_parse_headers),
+        cmocka_unit_test(test_parse_duplicate_headers),
+        cmocka_unit_test(test_write_must_understand_fault),
         cmocka_unit_test(test_parse_parameter_requests),
         cmocka_unit_test(test_parse_object_requests),
         cmocka_unit_test(test_parse_transfer_requests),
@@ -901,6 +1007,7 @@ int main(void)
         cmocka_unit_test(test_write_responses),
         cmocka_unit_test(test_write_response_cwmp_1_0),
         cmocka_unit_test(test_write_faults),
+        cmocka_unit_test(test_write_hostile_strings),
         cmocka_unit_test(test_write_many_values),
         cmocka_unit_test(test_helpers),
     };
