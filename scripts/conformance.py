@@ -273,7 +273,10 @@ H_PORT = _H + "test_changed_port_at_restart_is_a_value_change_and_the_path_stays
 H_CURL = _H + "test_curl_md5_gets_200_empty_and_one_connection_request_session"
 H_ACS = _H + "test_acs_connection_request"
 H_RAW = _H + "test_sha256_and_md5_sess_from_a_raw_client"
-H_CHAL = _H + "test_challenge_offers_md5_then_sha256_with_qop_auth"
+H_CHAL = _H + "test_default_challenge_is_one_md5_with_qop_auth"
+H_GENIE = _H + "test_genieacs_style_client_succeeds_by_default"
+H_URLLIB = _H + "test_urllib_digest_handler_succeeds_by_default"
+H_NOT_OFFERED = _H + "test_md5_is_refused_where_only_sha256_is_offered"
 H_WRONG = _H + "test_wrong_password_and_missing_auth_get_401_and_no_session"
 H_REPLAY = _H + "test_replayed_authorization_is_refused"
 H_URI = _H + "test_uri_must_be_the_request_uri"
@@ -286,6 +289,8 @@ H_OFF = _H + "test_disabled_by_the_acs_publishes_an_empty_url_and_answers_404"
 U_DG_VECTORS = "U:digest:test_rfc7616_md5_and_sha256_vectors"
 U_DG_SESS = "U:digest:test_md5_sess_vector"
 U_DG_REPLAY = "U:digest:test_nonce_count_replay_is_refused"
+U_DG_OFFERED = "U:digest:test_only_offered_algorithms_are_accepted"
+U_DG_MISLABEL = "U:digest:test_md5_response_named_sha256_is_refused"
 U_CRQ_COALESCE = "U:connreq:test_accept_then_coalesce_while_pending"
 U_CRQ_BUSY = "U:connreq:test_busy_during_a_session"
 U_CRQ_BUCKET = "U:connreq:test_token_bucket_limits_and_refills"
@@ -400,8 +405,10 @@ ROWS = {
     "R052": (MET, ev(H_405), "binds the ACS; the listener answers other methods 405"),
     "R053": (MET, ev(H_URL, H_PORT), "160-bit random path per endpoint, kept across restarts"),
     "R054": (MET, ev(H_CR_BODY), "a body is read and ignored"),
-    "R055": (MET, ev(H_WRONG, H_REPLAY, H_URI, H_NOUSER, U_DG_REPLAY), "own digest verifier "
-             "(connreq/digest.c): nonce MAC and expiry, nc replay, uri binding"),
+    "R055": (MET, ev(H_WRONG, H_REPLAY, H_URI, H_NOUSER, H_NOT_OFFERED, U_DG_REPLAY,
+                     U_DG_OFFERED, U_DG_MISLABEL), "own digest verifier (connreq/digest.c): "
+             "nonce MAC and expiry, nc replay, uri binding, only offered algorithms, a response "
+             "hashed with another algorithm than named is refused"),
     "R056": (MET, ev(H_CURL, H_RAW), "200 with Content-Length: 0"),
     "R057": (MET, ev(H_CURL), "the session starts from MHD_OPTION_NOTIFY_COMPLETED, once "
              "the 200 is on the wire"),
@@ -476,12 +483,15 @@ ROWS = {
     "R115": (NA, [], "definition: the configured password is the shared secret"),
     "R116": (MET, ev(I_GPV_HIDDEN, I_TRACE, U_TRACE, I_CTL), "passwords read as \"\" (GPV, "
              "control socket), masked in the SOAP trace"),
-    "R117": (MET, ev(U_MD5, H_CHAL), "qop=auth checked by the fixture; the CR listener "
-             "offers and requires qop=auth"),
+    "R117": (MET, ev(U_MD5, H_CHAL, H_URLLIB), "qop=auth checked by the fixture; the CR "
+             "listener offers and requires qop=auth"),
     "R118": (UNTESTED, ev("S:proxier/session/http.c:set_http"), "libcurl draws a new cnonce per "
              "challenge; no test compares cnonces"),
-    "R119": (MET, ev(U_MD5, H_CURL, U_DG_VECTORS), "client (session) and CR listener"),
-    "R120": (MET, ev(U_MD5SESS, H_RAW, U_DG_SESS), "client (session) and CR listener"),
+    "R119": (MET, ev(U_MD5, H_CURL, H_GENIE, H_URLLIB, U_DG_VECTORS), "client (session) and "
+             "CR listener, which offers one MD5 challenge by default "
+             "(connection_request.digest_algorithms; docs/operations.md says why)"),
+    "R120": (MET, ev(U_MD5SESS, H_RAW, U_DG_SESS), "client (session); the CR listener when "
+             "connection_request.digest_algorithms lists MD5-sess (default: MD5 alone)"),
     "R121": (MET, ev(U_REUSE), "one POST at a time per connection; CURLPIPE_NOTHING"),
     "R122": (MET, ev(U_GZIP), "gzip requests; any coding curl decodes accepted"),
     "R123": (MET, ev(U_GZIP, I_GZIP), "Content-Encoding from ManagementServer.HTTPCompression"),

@@ -18,6 +18,8 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "proxier/common/err.h"
+
 #define NONCE_TIME_BYTES 8
 #define NONCE_RANDOM_BYTES 16
 #define NONCE_MAC_BYTES 16
@@ -32,6 +34,7 @@ struct nonce_entry {
 
 struct digest_verifier {
     char *realm;
+    struct digest_offer offer;
     unsigned lifetime;
     unsigned char secret[SECRET_BYTES];
     struct nonce_entry *table;
@@ -54,14 +57,51 @@ int digest_alg_parse(const char *name)
     return -1;
 }
 
+static bool offered(const struct digest_offer *offer, enum digest_alg alg)
+{
+    for (size_t i = 0; i < offer->n; i++)
+        if (offer->algs[i] == alg)
+            return true;
+    return false;
+}
+
+int digest_offer_parse(const char *list, struct digest_offer *out)
+{
+    out->n = 0;
+    if (!list[strspn(list, " \t")])
+        return px_err_set(-1, "the list of digest algorithms is empty");
+    for (const char *s = list;; s++) {
+        size_t len = strcspn(s, ",");
+        const char *name = s + strspn(s, " \t");
+        int n = (int)(len - (size_t)(name - s));
+        while (n && (name[n - 1] == ' ' || name[n - 1] == '\t'))
+            n--;
+        char text[16] = ""; /* stays "" (unknown) for an empty or overlong name */
+        if (n < (int)sizeof(text))
+            memcpy(text, name, (size_t)n);
+        int alg = digest_alg_parse(text);
+        if (alg < 0)
+            return px_err_set(-1, "\"%.*s\" in \"%s\" is not a digest algorithm (MD5, "
+                              "MD5-sess, SHA-256, SHA-256-sess)", n, name, list);
+        if (offered(out, (enum digest_alg)alg))
+            return px_err_set(-1, "digest algorithm %s is named twice in \"%s\"",
+                              alg_names[alg], list);
+        out->algs[out->n++] = (enum digest_alg)alg;
+        s += len;
+        if (!*s)
+            return 0;
+    }
+}
+
 const char *digest_result_name(enum digest_result r)
 {
     static const char *const names[] = {
         "ok",          "no credentials", "malformed",        "unsupported parameter",
         "wrong realm", "wrong username", "uri mismatch",     "unknown nonce",
         "wrong response", "stale nonce", "replayed nonce count",
+        "algorithm not offered", "response not computed with the algorithm named",
     };
-    return r <= DIGEST_REPLAY ? names[r] : "?";
+    return r <= DIGEST_ALG_MISMATCH ? names[r] : "?";
 }
 
 static void to_hex(const unsigned char *in, size_t n, char *out)
@@ -222,12 +262,15 @@ int digest_parse(const char *header, struct digest_params *p)
 
 /* ---- Nonces ---- */
 
-struct digest_verifier *digest_verifier_new(const char *realm, unsigned nonce_lifetime,
-                                            size_t max_nonces)
+struct digest_verifier *digest_verifier_new(const char *realm, const struct digest_offer *offer,
+                                            unsigned nonce_lifetime, size_t max_nonces)
 {
+    if (!offer->n || offer->n > DIGEST_ALG_COUNT)
+        return NULL;
     struct digest_verifier *v = calloc(1, sizeof(*v));
     if (!v)
         return NULL;
+    v->offer = *offer;
     v->realm = strdup(realm);
     v->lifetime = nonce_lifetime;
     v->size = max_nonces ? max_nonces : 1;
@@ -312,6 +355,18 @@ char *digest_challenge(const struct digest_verifier *v, enum digest_alg alg, con
     return out;
 }
 
+size_t digest_challenges(const struct digest_verifier *v, const char *nonce, bool stale,
+                         char *out[DIGEST_ALG_COUNT])
+{
+    for (size_t i = 0; i < v->offer.n; i++)
+        if (!(out[i] = digest_challenge(v, v->offer.algs[i], nonce, stale))) {
+            while (i)
+                free(out[--i]);
+            return 0;
+        }
+    return v->offer.n;
+}
+
 /* Decode and authenticate a nonce: its issue time into *issued and its random part into id.
  * False if it is not one of ours. */
 static bool nonce_open(const struct digest_verifier *v, const char *nonce, time_t *issued,
@@ -354,6 +409,8 @@ static enum digest_result check_fields(const struct digest_verifier *v,
     if (*alg < 0 || strcmp(p->qop, "auth") != 0 || !parse_nc(p->nc, nc) ||
         (p->userhash[0] && strcasecmp(p->userhash, "false") != 0))
         return DIGEST_BAD_PARAMETER;
+    if (!offered(&v->offer, (enum digest_alg)*alg))
+        return DIGEST_NOT_OFFERED;
     if (strcmp(p->realm, v->realm) != 0)
         return DIGEST_WRONG_REALM;
     if (strcmp(p->username, username) != 0)
@@ -393,8 +450,13 @@ enum digest_result digest_verify(struct digest_verifier *v, const char *authoriz
         return DIGEST_BAD_NONCE;
     char expected[DIGEST_HEX_MAX];
     if (digest_response(alg, username, v->realm, password, method, uri, p.nonce, p.nc, p.cnonce,
-                        expected) != 0 ||
-        !response_matches(&p, expected))
+                        expected) != 0)
+        return DIGEST_WRONG_RESPONSE;
+    /* An MD5-long response under algorithm=SHA-256 (an ACS that read the SHA-256 challenge
+     * but hashes with MD5 only): refused like any wrong response, named for the log. */
+    if (strlen(p.response) != strlen(expected))
+        return DIGEST_ALG_MISMATCH;
+    if (!response_matches(&p, expected))
         return DIGEST_WRONG_RESPONSE;
     /* The credentials are right from here on: stale and replay are about the nonce. */
     struct nonce_entry *e = table_find(v, id);

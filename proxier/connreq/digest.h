@@ -7,9 +7,13 @@
  * verifier's nonce table: no sockets, no clock (callers pass `now`), so unit tests and the
  * fuzz target drive it directly.
  *
- * - Challenges offer qop="auth" with MD5 first (every ACS speaks it; curl picks the first
- *   challenge) and SHA-256 second; MD5-sess and SHA-256-sess are accepted (3.4.5 "MUST
- *   additionally support the MD5-sess digest algorithm").
+ * - A verifier offers a configured list of algorithms, one challenge each with qop="auth" and
+ *   the same nonce, in the configured order ([connection_request] digest_algorithms; the
+ *   default is MD5 alone: TR-069 3.4.5 names MD5 and most ACSs parse only one challenge, see
+ *   docs/operations.md). MD5-sess (3.4.5 "MUST additionally support the MD5-sess digest
+ *   algorithm"), SHA-256 and SHA-256-sess can be offered too.
+ * - A response is accepted only for an algorithm that was offered (no downgrade to MD5 when
+ *   only SHA-256 is offered), and only if it was computed with the algorithm it names.
  * - Server nonces are hex(timestamp | random | HMAC-SHA256(secret, timestamp | random)):
  *   a forged nonce fails the MAC without any table lookup; an expired one is answered
  *   stale=true (RFC 7616 3.3) so that the client retries without asking for a password.
@@ -29,6 +33,14 @@
 
 enum digest_alg { DIGEST_MD5 = 0, DIGEST_MD5_SESS, DIGEST_SHA256, DIGEST_SHA256_SESS };
 
+#define DIGEST_ALG_COUNT 4
+
+/* The algorithms offered, in the order of the challenges, each at most once. */
+struct digest_offer {
+    enum digest_alg algs[DIGEST_ALG_COUNT];
+    size_t n;
+};
+
 /* Room for a SHA-256 hex digest and its NUL. */
 #define DIGEST_HEX_MAX 65
 /* Length of a server nonce: hex of 8 (time) + 16 (random) + 16 (MAC) bytes. */
@@ -38,6 +50,10 @@ enum digest_alg { DIGEST_MD5 = 0, DIGEST_MD5_SESS, DIGEST_SHA256, DIGEST_SHA256_
 const char *digest_alg_name(enum digest_alg alg);
 /* The algorithm named (case-insensitive); -1 if unknown. */
 int digest_alg_parse(const char *name);
+/* A comma-separated list of algorithm names ("MD5", "SHA-256,MD5"; blanks around names are
+ * allowed) into out. Returns 0, or -1 with px_err_msg set if the list is empty, names an
+ * unknown algorithm or names one twice. */
+int digest_offer_parse(const char *list, struct digest_offer *out);
 
 /* The request-digest of RFC 7616 3.4.1 with qop=auth, as lower-case hex in out.
  * Returns 0, or -1 if the hash could not be computed. Used by the verifier and by clients
@@ -69,10 +85,11 @@ int digest_parse(const char *header, struct digest_params *p);
 
 struct digest_verifier;
 
-/* realm is copied; nonce_lifetime in seconds; max_nonces bounds the nonce table.
- * NULL if the random secret could not be drawn. Free with digest_verifier_free. */
-struct digest_verifier *digest_verifier_new(const char *realm, unsigned nonce_lifetime,
-                                            size_t max_nonces);
+/* realm and offer are copied (offer must hold at least one algorithm); nonce_lifetime in
+ * seconds; max_nonces bounds the nonce table. NULL if the offer is empty or the random secret
+ * could not be drawn. Free with digest_verifier_free. */
+struct digest_verifier *digest_verifier_new(const char *realm, const struct digest_offer *offer,
+                                            unsigned nonce_lifetime, size_t max_nonces);
 void digest_verifier_free(struct digest_verifier *v);
 
 /* Issue a fresh nonce (recorded in the table, evicting the least recently used entry when
@@ -83,6 +100,10 @@ int digest_new_nonce(struct digest_verifier *v, time_t now, char out[DIGEST_NONC
  * it. */
 char *digest_challenge(const struct digest_verifier *v, enum digest_alg alg, const char *nonce,
                        bool stale);
+/* One challenge per offered algorithm, in the offer's order, into out (the caller frees
+ * each). Returns how many, or 0 (nothing to free) if one could not be made. */
+size_t digest_challenges(const struct digest_verifier *v, const char *nonce, bool stale,
+                         char *out[DIGEST_ALG_COUNT]);
 
 enum digest_result {
     DIGEST_OK = 0,
@@ -96,6 +117,9 @@ enum digest_result {
     DIGEST_WRONG_RESPONSE, /* wrong password (or anything else hashed) */
     DIGEST_STALE,          /* right credentials, expired or forgotten nonce */
     DIGEST_REPLAY,         /* right credentials, nc not greater than one already seen */
+    DIGEST_NOT_OFFERED,    /* algorithm (MD5 when absent) is not one this verifier offers */
+    DIGEST_ALG_MISMATCH,   /* the response is not as long as a digest of the algorithm named
+                              (a client that hashed with another one) */
 };
 
 const char *digest_result_name(enum digest_result r);

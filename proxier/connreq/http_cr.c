@@ -121,20 +121,18 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
     return rc;
 }
 
-/* 401 offering MD5 first (every ACS speaks it; curl takes the first challenge), SHA-256
- * second, both with one fresh nonce. */
+/* 401 with one challenge per configured algorithm, in the configured order, all with one
+ * fresh nonce (connection_request.digest_algorithms; docs/operations.md says why the default
+ * is MD5 alone). */
 static enum MHD_Result reply_challenge(struct http_cr *h, struct MHD_Connection *c, bool stale)
 {
-    char nonce[DIGEST_NONCE_LEN + 1];
+    char nonce[DIGEST_NONCE_LEN + 1], *challenges[DIGEST_ALG_COUNT];
     if (digest_new_nonce(h->digest, time(NULL), nonce) != 0)
         return MHD_NO;
-    char *challenges[] = {digest_challenge(h->digest, DIGEST_MD5, nonce, stale),
-                          digest_challenge(h->digest, DIGEST_SHA256, nonce, stale)};
-    enum MHD_Result rc = challenges[0] && challenges[1]
-                             ? reply(c, MHD_HTTP_UNAUTHORIZED, challenges, 2)
-                             : MHD_NO;
-    free(challenges[0]);
-    free(challenges[1]);
+    size_t n = digest_challenges(h->digest, nonce, stale, challenges);
+    enum MHD_Result rc = n ? reply(c, MHD_HTTP_UNAUTHORIZED, challenges, n) : MHD_NO;
+    for (size_t i = 0; i < n; i++)
+        free(challenges[i]);
     return rc;
 }
 
@@ -411,7 +409,10 @@ static void *http_start(struct connreq *cr, bool *failed)
     }
     h->cr = cr;
     h->cfg = cfg;
-    h->digest = digest_verifier_new(cfg->cr_realm ? cfg->cr_realm : "proxierd",
+    struct digest_offer offer;
+    if (digest_offer_parse(cfg->cr_digest_algorithms, &offer) != 0)
+        goto fail; /* config_set checked it already */
+    h->digest = digest_verifier_new(cfg->cr_realm ? cfg->cr_realm : "proxierd", &offer,
                                     cfg->cr_nonce_lifetime, cfg->cr_nonce_table);
     if (!h->digest) {
         px_err_set(-1, "cannot set up digest authentication");

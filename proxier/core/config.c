@@ -15,8 +15,17 @@
 #include "proxier/common/err.h"
 #include "proxier/common/log.h"
 #include "proxier/common/text.h"
+#include "proxier/connreq/digest.h"
 
-enum key_kind { KEY_STRING, KEY_BOOL, KEY_UINT, KEY_LOGLEVEL, KEY_LOGTARGET, KEY_SYNC };
+enum key_kind {
+    KEY_STRING,
+    KEY_BOOL,
+    KEY_UINT,
+    KEY_LOGLEVEL,
+    KEY_LOGTARGET,
+    KEY_SYNC,
+    KEY_DIGEST_ALGS, /* a string that digest_offer_parse accepts */
+};
 
 struct key_desc {
     const char *section;
@@ -77,6 +86,8 @@ static const struct key_desc keys[] = {
     UINT("connection_request", "rate_interval", cr_rate_interval, 0, 86400),
     UINT("connection_request", "udp_port", cr_udp_port, 0, 65535),
     STR("connection_request", "realm", cr_realm),
+    {"connection_request", "digest_algorithms", KEY_DIGEST_ALGS,
+     offsetof(struct px_config, cr_digest_algorithms), 0, 0, NULL},
     UINT("connection_request", "nonce_lifetime", cr_nonce_lifetime, 1, 86400),
     UINT("connection_request", "nonce_table", cr_nonce_table, 16, 1000000),
     UINT("connection_request", "max_connections", cr_max_connections, 1, 10000),
@@ -149,6 +160,7 @@ void config_defaults(struct px_config *cfg)
     cfg->cr_rate_interval = 10;
     cfg->cr_udp_port = CONFIG_UDP_PORT_SAME;
     set_string(&cfg->cr_realm, "proxierd");
+    set_string(&cfg->cr_digest_algorithms, "MD5"); /* docs/operations.md: why MD5 alone */
     cfg->cr_nonce_lifetime = 300;
     cfg->cr_nonce_table = 1024;
     cfg->cr_max_connections = 64;
@@ -244,6 +256,16 @@ static int set_value(struct px_config *cfg, const struct key_desc *k, const char
             return px_err_set(-1, "log.target: \"%s\" is not stderr or syslog", value);
         *(bool *)field = strcmp(value, "syslog") == 0;
         return 0;
+    case KEY_DIGEST_ALGS: {
+        struct digest_offer offer;
+        if (digest_offer_parse(value, &offer) != 0) {
+            char msg[256];
+            snprintf(msg, sizeof(msg), "%s", px_err_msg());
+            return px_err_set(-1, "%s.%s: %s", k->section, k->name, msg);
+        }
+        set_string(field, value);
+        return 0;
+    }
     case KEY_SYNC:
         if (strcmp(value, "full") != 0 && strcmp(value, "normal") != 0)
             return px_err_set(-1, "cache.synchronous: \"%s\" is not full or normal", value);
@@ -362,7 +384,7 @@ void config_resolve(struct px_config *cfg)
 void config_free(struct px_config *cfg)
 {
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (keys[i].kind == KEY_STRING)
+        if (keys[i].kind == KEY_STRING || keys[i].kind == KEY_DIGEST_ALGS)
             free(*(char **)((char *)cfg + keys[i].offset));
     memset(cfg, 0, sizeof(*cfg));
 }

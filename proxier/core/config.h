@@ -59,6 +59,7 @@ struct px_config {
     unsigned cr_udp_port;      /* Annex G UDP port; CONFIG_UDP_PORT_SAME = cr_port, 0 = off */
     /* HTTP connection requests (http_cr.c): digest and listener limits */
     char *cr_realm;
+    char *cr_digest_algorithms;      /* offered, in order: "MD5", "MD5,SHA-256", ... */
     unsigned cr_nonce_lifetime;      /* seconds a digest nonce stays valid */
     unsigned cr_nonce_table;         /* nonces remembered for replay detection */
     unsigned cr_max_connections;     /* open TCP connections, all clients */

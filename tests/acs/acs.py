@@ -30,7 +30,7 @@ import urllib.parse
 import zlib
 
 from . import soapmsg
-from .digest import Authenticator, authorization
+from .digest import Authenticator, genieacs_authorization, node_join
 from .soapmsg import (Rpc, rpc_add, rpc_delete, rpc_download, rpc_factory_reset,  # noqa: F401
                       rpc_get_rpc_methods, rpc_gpa, rpc_gpn, rpc_gpv, rpc_raw, rpc_reboot,
                       rpc_schedule_inform, rpc_spa, rpc_spv)
@@ -131,11 +131,15 @@ class CpeResponse:
 @dataclasses.dataclass
 class ConnectionRequestResult:
     """One Connection Request made by the ACS: HTTP statuses in order (e.g. [401, 200]),
-    the auth scheme answered, or the transport error. status = the final one."""
+    the auth scheme answered, the challenge as the ACS saw it (repeated WWW-Authenticate
+    headers joined), the Authorization it sent, or the transport error. status = the final
+    one."""
     url: str
     time: float
     statuses: list = dataclasses.field(default_factory=list)
     scheme: str | None = None
+    challenge: str | None = None
+    authorization: str | None = None
     error: str | None = None
 
     @property
@@ -402,8 +406,11 @@ class TestACS:
     def connection_request(self, url, username=None, password=None, timeout=2.0):
         """HTTP Connection Request to the CPE as GenieACS sends it (TR-069 3.2.2,
         interop/acs-behaviour.md 1.6): GET without credentials, then on 401 the same GET with
-        Digest (or Basic if only Basic is offered) on the same keep-alive connection.
-        Returns a ConnectionRequestResult; recorded in `connection_requests`."""
+        Digest (or Basic if only Basic is offered) on the same keep-alive connection. The
+        challenge is read as GenieACS on Node.js reads it (digest.genieacs_authorization):
+        repeated WWW-Authenticate headers joined, the last value of each parameter kept, MD5
+        whatever algorithm= says. Returns a ConnectionRequestResult; recorded in
+        `connection_requests`."""
         u = urllib.parse.urlsplit(url)
         path = u.path or "/"
         result = ConnectionRequestResult(url, time.time())
@@ -413,11 +420,13 @@ class TestACS:
             r = conn.getresponse()
             r.read()
             result.statuses.append(r.status)
-            challenge = r.headers.get("WWW-Authenticate")
+            challenge = node_join(r.headers.get_all("WWW-Authenticate") or [])
+            result.challenge = challenge or None
             if r.status == 401 and challenge and username is not None:
                 result.scheme = challenge.split(" ", 1)[0]
-                conn.request("GET", path, headers={"Authorization": authorization(
-                    challenge, "GET", path, username, password)})
+                result.authorization = genieacs_authorization(challenge, "GET", path,
+                                                              username, password)
+                conn.request("GET", path, headers={"Authorization": result.authorization})
                 r = conn.getresponse()
                 r.read()
                 result.statuses.append(r.status)

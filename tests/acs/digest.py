@@ -1,6 +1,7 @@
 """Server side of HTTP Basic (RFC 7617) and Digest (RFC 2617 / RFC 7616: MD5, MD5-sess,
 qop=auth, nonce-count check) authentication, as the test ACS challenges the CPE
-(TR-069 3.4.4, 3.4.5: a new nonce for each TCP connection, qop "auth", MD5 and MD5-sess).
+(TR-069 3.4.4, 3.4.5: a new nonce for each TCP connection, qop "auth", MD5 and MD5-sess),
+and the client side of a connection request as GenieACS makes it (genieacs_authorization).
 """
 import base64
 import dataclasses
@@ -149,3 +150,69 @@ def authorization(challenge, method, uri, username, password, nc=1, cnonce=None)
     return (f'Digest username="{username}", realm="{p["realm"]}", nonce="{p["nonce"]}", '
             f'uri="{uri}", algorithm={algorithm}, qop=auth, nc={ncs}, cnonce="{cnonce}", '
             f'response="{resp}"{opaque}')
+
+
+# ---- The client side as GenieACS has it (Node.js header handling + its own parser) --------
+# Written from the observed behaviour (interop/acs-behaviour.md 1.6, issue 7 of the project):
+# Node.js joins repeated response headers into one value, ", " between them; GenieACS splits
+# that value at the commas outside quotes into name=value pairs, a later pair overwriting an
+# earlier one of the same name, and computes the response with MD5 whatever algorithm= says,
+# echoing algorithm= back. Offered "MD5 then SHA-256", it reads the SHA-256 challenge's
+# algorithm and sends an MD5 response labelled SHA-256.
+
+def node_join(values):
+    """One header value from the repeated ones, as Node.js's IncomingMessage joins them."""
+    return ", ".join(values)
+
+
+def genieacs_parse(value):
+    """(scheme, {name: value}) of a WWW-Authenticate value, as GenieACS reads it: the first
+    word is the scheme, the rest name=value pairs split at commas outside double quotes, the
+    last value of each name kept. Names are kept as they stand before "=" (trimmed), so in a
+    merged value the second challenge's "Digest realm" is a name of its own."""
+    scheme, _, rest = value.strip().partition(" ")
+    pieces, current, quoted, escaped = [], "", False, False
+    for ch in rest:
+        if ch == "," and not quoted:
+            pieces.append(current)
+            current = ""
+            continue
+        current += ch
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+    pieces.append(current)
+    params = {}
+    for piece in pieces:
+        name, eq, text = piece.partition("=")
+        if not eq:
+            continue
+        text = text.strip()
+        if len(text) >= 2 and text[0] == text[-1] == '"':
+            text = re.sub(r"\\(.)", r"\1", text[1:-1])
+        params[name.strip()] = text
+    return scheme, params
+
+
+def genieacs_authorization(value, method, uri, username, password, nc=1, cnonce=None):
+    """The Authorization GenieACS sends for a (merged) WWW-Authenticate value: Basic if the
+    scheme is Basic, else Digest hashed with MD5 (its only algorithm), qop=auth, algorithm=
+    echoed as parsed."""
+    scheme, p = genieacs_parse(value)
+    if scheme.lower() == "basic":
+        return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+    ncs, cnonce = f"{nc:08x}", cnonce or secrets.token_hex(8)
+    ha1 = _md5(f"{username}:{p.get('realm', '')}:{password}")
+    ha2 = _md5(f"{method}:{uri}")
+    response = _md5(f"{ha1}:{p.get('nonce', '')}:{ncs}:{cnonce}:auth:{ha2}")
+    fields = [f'username="{username}"', f'realm="{p.get("realm", "")}"',
+              f'nonce="{p.get("nonce", "")}"', f'uri="{uri}"']
+    if "algorithm" in p:
+        fields.append(f"algorithm={p['algorithm']}")
+    fields += ["qop=auth", f"nc={ncs}", f'cnonce="{cnonce}"', f'response="{response}"']
+    if "opaque" in p:
+        fields.append(f'opaque="{p["opaque"]}"')
+    return "Digest " + ",".join(fields)

@@ -20,7 +20,8 @@ import urllib.parse
 
 from . import soapmsg
 from .acs import TestACS
-from .digest import Authenticator, authorization, digest_response, parse_params
+from .digest import (Authenticator, authorization, digest_response, genieacs_authorization,
+                     genieacs_parse, node_join, parse_params)
 from .xsd import Validator, shared_dir
 
 SAMPLES = os.path.join(shared_dir(), "spec", "samples")
@@ -581,6 +582,23 @@ class ConnectionRequestTests(unittest.TestCase):
         r = self.acs.connection_request(self.url, "cruser", "bad")
         self.assertEqual((r.statuses, r.ok), ([401, 401], False))
         self.assertEqual(len(self.acs.connection_requests), 2)
+
+    def test_genieacs_reads_the_last_of_two_challenges(self):
+        # the client model of the issue: Node.js joins the two headers, the last value of
+        # each parameter wins, the response is MD5 whatever algorithm= says
+        nonce = "0" * 80
+        merged = node_join([f'Digest realm="proxierd", qop="auth", algorithm={a}, '
+                            f'nonce="{nonce}"' for a in ("MD5", "SHA-256")])
+        scheme, p = genieacs_parse(merged)
+        self.assertEqual((scheme, p["algorithm"], p["nonce"], p["realm"], p["Digest realm"]),
+                         ("Digest", "SHA-256", nonce, "proxierd", "proxierd"))
+        auth = genieacs_authorization(merged, "GET", "/cr", "u", "p", cnonce="c0")
+        self.assertTrue(auth.startswith('Digest username="u",realm="proxierd",'))
+        self.assertIn(",algorithm=SHA-256,qop=auth,nc=00000001,", auth)
+        want = digest_response("u", "p", "proxierd", "GET", "/cr", nonce, "00000001", "c0")
+        self.assertIn(f'response="{want}"', auth)  # MD5
+        self.assertEqual(genieacs_parse('Digest realm="a,\\"b", x=1')[1],
+                         {"realm": 'a,"b', "x": "1"})
 
     def test_refused(self):
         self.cpe.shutdown()

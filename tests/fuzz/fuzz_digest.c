@@ -17,7 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct digest_verifier *v;
-    if (!v && !(v = digest_verifier_new("proxierd", 300, 64)))
+    static const struct digest_offer all = {
+        {DIGEST_MD5, DIGEST_MD5_SESS, DIGEST_SHA256, DIGEST_SHA256_SESS}, 4};
+    if (!v && !(v = digest_verifier_new("proxierd", &all, 300, 64)))
         abort();
     char *header = malloc(size + 1);
     if (!header)

@@ -56,6 +56,20 @@ class Errors(unittest.TestCase):
             f.write(b"[acs]\nurl = http://127.0.0.1:1/\n[device]\nmanufacturer = x\xffy\n")
         self.assert_refused(["--config", path], "device.manufacturer", "invalid UTF-8 at byte 2")
 
+    def test_bad_digest_algorithms(self):
+        # connection_request.digest_algorithms: a non-empty list of distinct known names
+        for value, fragment in (('""', "the list of digest algorithms is empty"),
+                                ("MD5,SHA-1", '"SHA-1" in "MD5,SHA-1" is not a digest algorithm'),
+                                ("MD5,", '"" in "MD5," is not a digest algorithm'),
+                                ("MD5, SHA-256, md5", "digest algorithm MD5 is named twice")):
+            path = self.write("[acs]\nurl = http://127.0.0.1:1/\n[connection_request]\n"
+                              f"digest_algorithms = {value}\n")
+            self.assert_refused(["--config", path],
+                                f":4: connection_request.digest_algorithms: {fragment}")
+        self.assert_refused(["--acs-url", "http://127.0.0.1:1/", "--set",
+                             "connection_request.digest_algorithms=SHA-512"],
+                            "SHA-512")
+
     def test_no_acs_url(self):
         self.assert_refused(["--db", os.path.join(self.tmp, "db")], "no ACS URL")
 

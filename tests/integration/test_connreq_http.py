@@ -1,6 +1,7 @@
 """HTTP Connection Requests (TR-069 3.2.2.1, 3.2.2.2, digest 3.4.5) against the real
-proxierd: curl --digest, the test ACS's connection_request(), and a raw digest client of our
-own for SHA-256, MD5-sess, replayed nonce counts and uri binding. Sessions are counted at the
+proxierd: curl --digest, Python's urllib digest handler, the test ACS's connection_request()
+(which reads challenges the way GenieACS on Node.js does), and a raw digest client of our own
+for SHA-256, MD5-sess, replayed nonce counts and uri binding. Sessions are counted at the
 ACS."""
 import hashlib
 import http.client
@@ -13,6 +14,7 @@ import threading
 import time
 import unittest
 import urllib.parse
+import urllib.request
 
 from support import ProxierTestCase, free_port, soapmsg as m, wait_until
 
@@ -99,7 +101,28 @@ class HttpConnectionRequest(ProxierTestCase):
                               "-u", f"{USER}:{password}", *args, self.url],
                              capture_output=True, text=True, timeout=20)
         body, _, code = out.stdout.rpartition("\n")
+        self.curl_stderr = out.stderr  # with "-v": the Authorization curl sent
         return int(code), body
+
+    def urllib_cr(self):
+        """A connection request by urllib's HTTPDigestAuthHandler: (status, body). It reads
+        the first WWW-Authenticate only and knows MD5 and SHA(-1), not SHA-256."""
+        passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+        passwords.add_password(None, self.url, USER, PASS)
+        opener = urllib.request.build_opener(urllib.request.HTTPDigestAuthHandler(passwords))
+        with opener.open(self.url, timeout=5) as r:
+            return r.status, r.read()
+
+    def offered(self):
+        """[(scheme, params)] of the challenges of one 401, in header order."""
+        c = RawClient(self.url)
+        try:
+            return [parse_challenge(v) for v in c.challenges()]
+        finally:
+            c.close()
+
+    def wait_log(self, text):
+        wait_until(lambda: text in self.daemons[-1].log_text(), 5, f"the log saying {text!r}")
 
     def raw_cr(self, algorithm, **kw):
         c = RawClient(self.url)
@@ -179,7 +202,7 @@ class HttpConnectionRequest(ProxierTestCase):
         self.assertEqual(codes(self.acs.wait_sessions(2)[1]), CR_EVENT)
 
     def test_sha256_and_md5_sess_from_a_raw_client(self):
-        self.start()
+        self.start({"connection_request": {"digest_algorithms": "SHA-256,MD5-sess"}})
         status, _, body = self.raw_cr("SHA-256")
         self.assertEqual((status, body), (200, b""))
         self.assertEqual(codes(self.acs.wait_sessions(2)[1]), CR_EVENT)
@@ -188,16 +211,88 @@ class HttpConnectionRequest(ProxierTestCase):
         self.assertEqual(status, 200)
         self.assertEqual(codes(self.acs.wait_sessions(3)[2]), CR_EVENT)
 
-    def test_challenge_offers_md5_then_sha256_with_qop_auth(self):
+    # ---- the digest challenge: connection_request.digest_algorithms ----
+
+    def test_default_challenge_is_one_md5_with_qop_auth(self):
         self.start()
         c = RawClient(self.url)
         status, headers, body = c.get()
         c.close()
         self.assertEqual((status, body), (401, b""))
         found = [parse_challenge(v) for v in headers.get_all("WWW-Authenticate")]
+        self.assertEqual(len(found), 1)
+        scheme, p = found[0]
+        self.assertEqual((scheme, p["algorithm"], p["qop"], p["realm"]),
+                         ("Digest", "MD5", "auth", "proxierd"))
+
+    def test_genieacs_style_client_succeeds_by_default(self):
+        self.start()
+        r = self.acs.connection_request(self.url, USER, PASS)
+        self.assertEqual(r.statuses, [401, 200])
+        self.assertEqual(r.challenge.count("Digest "), 1)
+        self.assertIn(",algorithm=MD5,", r.authorization)
+        self.assertEqual(codes(self.acs.wait_sessions(2)[1]), CR_EVENT)
+
+    def test_curl_digest_answers_md5_by_default(self):
+        self.start()
+        self.assertEqual(self.curl("-v")[0], 200)
+        self.assertRegex(self.curl_stderr, r"> Authorization: Digest .*algorithm=MD5\b")
+        self.assertEqual(codes(self.acs.wait_sessions(2)[1]), CR_EVENT)
+
+    def test_urllib_digest_handler_succeeds_by_default(self):
+        self.start()
+        self.assertEqual(self.urllib_cr(), (200, b""))
+        self.assertEqual(codes(self.acs.wait_sessions(2)[1]), CR_EVENT)
+
+    def test_md5_then_sha256_breaks_a_genieacs_style_client(self):
+        # Why the default is MD5 alone (docs/operations.md): Node.js joins the two challenges,
+        # GenieACS keeps the last algorithm=, SHA-256, and hashes with MD5 anyway.
+        self.start({"connection_request": {"digest_algorithms": "MD5,SHA-256"}})
+        found = self.offered()
         self.assertEqual([p["algorithm"] for _, p in found], ["MD5", "SHA-256"])
-        for scheme, p in found:
-            self.assertEqual((scheme, p["qop"], p["realm"]), ("Digest", "auth", "proxierd"))
+        self.assertEqual(found[0][1]["nonce"], found[1][1]["nonce"])
+        r = self.acs.connection_request(self.url, USER, PASS)
+        self.assertEqual(r.statuses, [401, 401])
+        self.assertIn(",algorithm=SHA-256,", r.authorization)
+        self.assertRegex(r.authorization, r'response="[0-9a-f]{32}"')  # an MD5 digest
+        self.wait_log("connection request refused: response not computed with the "
+                      "algorithm named")
+        self.assert_sessions_stay(1, 0.5)
+        # a client that answers the SHA-256 challenge with SHA-256 is let in
+        c = RawClient(self.url)
+        sha256 = c.challenges()[1]
+        status, _, _ = c.get({"Authorization": digest_authorization(sha256, c.path, USER, PASS)})
+        c.close()
+        self.assertEqual(status, 200)
+        self.assertEqual(codes(self.acs.wait_sessions(2)[1]), CR_EVENT)
+        self.wait_idle(2)
+        self.assertEqual(self.curl()[0], 200)  # curl answers the first, MD5
+        self.assertEqual(codes(self.acs.wait_sessions(3)[2]), CR_EVENT)
+
+    def test_sha256_then_md5_keeps_the_order(self):
+        self.start({"connection_request": {"digest_algorithms": "SHA-256,MD5"}})
+        self.assertEqual([p["algorithm"] for _, p in self.offered()], ["SHA-256", "MD5"])
+        self.assertEqual(self.curl("-v")[0], 200)  # curl answers the first challenge
+        self.assertRegex(self.curl_stderr, r"> Authorization: Digest .*algorithm=SHA-256\b")
+        self.assertEqual(codes(self.acs.wait_sessions(2)[1]), CR_EVENT)
+        self.wait_idle(2)
+        r = self.acs.connection_request(self.url, USER, PASS)  # last value wins: MD5
+        self.assertEqual(r.statuses, [401, 200])
+        self.assertEqual(codes(self.acs.wait_sessions(3)[2]), CR_EVENT)
+        # but a client that reads the first challenge and knows no SHA-256 cannot answer
+        with self.assertRaisesRegex(ValueError, "Unsupported digest authentication"):
+            self.urllib_cr()
+
+    def test_md5_is_refused_where_only_sha256_is_offered(self):
+        self.start({"connection_request": {"digest_algorithms": "SHA-256"}})
+        self.assertEqual([p["algorithm"] for _, p in self.offered()], ["SHA-256"])
+        status, _, _ = self.raw_cr("MD5")  # right password, algorithm not offered
+        self.assertEqual(status, 401)
+        self.wait_log("connection request refused: algorithm not offered")
+        self.assert_sessions_stay(1, 0.5)
+        status, _, _ = self.raw_cr("SHA-256")
+        self.assertEqual(status, 200)
+        self.assertEqual(codes(self.acs.wait_sessions(2)[1]), CR_EVENT)
 
     # ---- refused requests start nothing ----
 

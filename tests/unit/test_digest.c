@@ -1,7 +1,8 @@
 /*
  * test_digest.c: the digest verifier of HTTP connection requests (proxier/connreq/digest.c;
  * TR-069 3.2.2.2, 3.4.5; RFC 2617, RFC 7616): the RFC example vectors, header parsing,
- * nonce-count replay, stale nonces, uri binding, forged and forgotten nonces.
+ * nonce-count replay, stale nonces, uri binding, forged and forgotten nonces, and the offer:
+ * which algorithms are challenged, in which order, and that only those are accepted.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxier/common/err.h"
 #include "proxier/connreq/digest.h"
 
 #define REALM "proxierd"
@@ -20,6 +22,10 @@
 #define PASS "crpass"
 #define URI "/0123456789abcdef"
 #define T0 ((time_t)1700000000)
+
+static const struct digest_offer ALL = {
+    {DIGEST_MD5, DIGEST_MD5_SESS, DIGEST_SHA256, DIGEST_SHA256_SESS}, 4};
+static const struct digest_offer MD5_ONLY = {{DIGEST_MD5}, 1};
 
 /* ---- RFC vectors ---- */
 
@@ -111,7 +117,7 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    f->v = digest_verifier_new(REALM, 300, 64);
+    f->v = digest_verifier_new(REALM, &ALL, 300, 64);
     assert_non_null(f->v);
     assert_int_equal(digest_new_nonce(f->v, T0, f->nonce), 0);
     *state = f;
@@ -242,7 +248,7 @@ static void test_forged_nonce_is_refused(void **state)
     client_header(h, sizeof(h), DIGEST_MD5, USER, PASS, REALM, URI, URI, forged, 1);
     assert_int_equal(digest_verify(f->v, h, "GET", URI, USER, PASS, T0), DIGEST_BAD_NONCE);
     /* a nonce of another daemon (another secret) */
-    struct digest_verifier *other = digest_verifier_new(REALM, 300, 16);
+    struct digest_verifier *other = digest_verifier_new(REALM, &ALL, 300, 16);
     char theirs[DIGEST_NONCE_LEN + 1];
     digest_new_nonce(other, T0, theirs);
     client_header(h, sizeof(h), DIGEST_MD5, USER, PASS, REALM, URI, URI, theirs, 1);
@@ -253,7 +259,7 @@ static void test_forged_nonce_is_refused(void **state)
 
 static void test_forgotten_nonce_is_stale_never_fresh(void **state)
 {
-    struct digest_verifier *v = digest_verifier_new(REALM, 300, 16);
+    struct digest_verifier *v = digest_verifier_new(REALM, &ALL, 300, 16);
     char first[DIGEST_NONCE_LEN + 1], later[DIGEST_NONCE_LEN + 1], h[1024];
     digest_new_nonce(v, T0, first);
     client_header(h, sizeof(h), DIGEST_MD5, USER, PASS, REALM, URI, URI, first, 1);
@@ -296,6 +302,140 @@ static void test_challenge_text(void **state)
     assert_int_equal(strlen(f->nonce), DIGEST_NONCE_LEN);
 }
 
+/* ---- The offer: connection_request.digest_algorithms ---- */
+
+static void test_offer_parse(void **state)
+{
+    struct digest_offer o;
+    assert_int_equal(digest_offer_parse("MD5", &o), 0);
+    assert_int_equal(o.n, 1);
+    assert_int_equal(o.algs[0], DIGEST_MD5);
+    assert_int_equal(digest_offer_parse(" sha-256 ,MD5 ", &o), 0);
+    assert_int_equal(o.n, 2);
+    assert_int_equal(o.algs[0], DIGEST_SHA256);
+    assert_int_equal(o.algs[1], DIGEST_MD5);
+    assert_int_equal(digest_offer_parse("MD5,MD5-sess,SHA-256,SHA-256-sess", &o), 0);
+    assert_int_equal(o.n, 4);
+    assert_int_equal(o.algs[3], DIGEST_SHA256_SESS);
+}
+
+static void test_offer_parse_refuses_bad_lists(void **state)
+{
+    struct digest_offer o;
+    assert_int_equal(digest_offer_parse("", &o), -1);
+    assert_non_null(strstr(px_err_msg(), "is empty"));
+    assert_int_equal(digest_offer_parse("  ", &o), -1);
+    assert_int_equal(digest_offer_parse("MD5,", &o), -1);
+    assert_non_null(strstr(px_err_msg(), "\"\" in \"MD5,\" is not a digest algorithm"));
+    assert_int_equal(digest_offer_parse(",MD5", &o), -1);
+    assert_int_equal(digest_offer_parse("MD5,SHA-1", &o), -1);
+    assert_non_null(strstr(px_err_msg(), "\"SHA-1\" in \"MD5,SHA-1\""));
+    assert_int_equal(digest_offer_parse("SHA-256-sess-and-then-some", &o), -1);
+    assert_int_equal(digest_offer_parse("MD5, SHA-256, md5", &o), -1);
+    assert_non_null(strstr(px_err_msg(), "MD5 is named twice"));
+    struct digest_offer empty = {{DIGEST_MD5}, 0};
+    assert_null(digest_verifier_new(REALM, &empty, 300, 16));
+}
+
+static void test_challenges_follow_the_offer(void **state)
+{
+    struct digest_offer o;
+    assert_int_equal(digest_offer_parse("SHA-256,MD5", &o), 0);
+    struct digest_verifier *v = digest_verifier_new(REALM, &o, 300, 16);
+    char nonce[DIGEST_NONCE_LEN + 1], *c[DIGEST_ALG_COUNT];
+    digest_new_nonce(v, T0, nonce);
+    assert_int_equal(digest_challenges(v, nonce, false, c), 2);
+    assert_non_null(strstr(c[0], "algorithm=SHA-256,"));
+    assert_non_null(strstr(c[1], "algorithm=MD5,"));
+    assert_non_null(strstr(c[1], nonce)); /* one nonce for both */
+    free(c[0]);
+    free(c[1]);
+    digest_verifier_free(v);
+    v = digest_verifier_new(REALM, &MD5_ONLY, 300, 16);
+    assert_int_equal(digest_challenges(v, nonce, true, c), 1);
+    assert_non_null(strstr(c[0], "algorithm=MD5,"));
+    assert_non_null(strstr(c[0], ", stale=true"));
+    free(c[0]);
+    digest_verifier_free(v);
+}
+
+/* A verifier offering offer, one fresh nonce, one header of alg: the verdict. */
+static enum digest_result verify_with_offer(const struct digest_offer *offer, enum digest_alg alg)
+{
+    struct digest_verifier *v = digest_verifier_new(REALM, offer, 300, 16);
+    char nonce[DIGEST_NONCE_LEN + 1], h[1024];
+    digest_new_nonce(v, T0, nonce);
+    client_header(h, sizeof(h), alg, USER, PASS, REALM, URI, URI, nonce, 1);
+    enum digest_result r = digest_verify(v, h, "GET", URI, USER, PASS, T0);
+    digest_verifier_free(v);
+    return r;
+}
+
+static void test_only_offered_algorithms_are_accepted(void **state)
+{
+    assert_int_equal(verify_with_offer(&MD5_ONLY, DIGEST_MD5), DIGEST_OK);
+    assert_int_equal(verify_with_offer(&MD5_ONLY, DIGEST_SHA256), DIGEST_NOT_OFFERED);
+    assert_int_equal(verify_with_offer(&MD5_ONLY, DIGEST_MD5_SESS), DIGEST_NOT_OFFERED);
+    struct digest_offer sha = {{DIGEST_SHA256}, 1};
+    assert_int_equal(verify_with_offer(&sha, DIGEST_SHA256), DIGEST_OK);
+    assert_int_equal(verify_with_offer(&sha, DIGEST_MD5), DIGEST_NOT_OFFERED); /* no downgrade */
+    assert_int_equal(verify_with_offer(&sha, DIGEST_SHA256_SESS), DIGEST_NOT_OFFERED);
+    struct digest_offer sess = {{DIGEST_MD5_SESS}, 1};
+    assert_int_equal(verify_with_offer(&sess, DIGEST_MD5_SESS), DIGEST_OK);
+}
+
+/* Without algorithm= the client means MD5 (RFC 7616 3.4): accepted only where MD5 is
+ * offered. */
+static void test_absent_algorithm_means_md5(void **state)
+{
+    struct digest_offer offers[] = {MD5_ONLY, {{DIGEST_SHA256}, 1}};
+    enum digest_result expected[] = {DIGEST_OK, DIGEST_NOT_OFFERED};
+    for (size_t i = 0; i < 2; i++) {
+        struct digest_verifier *v = digest_verifier_new(REALM, &offers[i], 300, 16);
+        char nonce[DIGEST_NONCE_LEN + 1], h[1024];
+        digest_new_nonce(v, T0, nonce);
+        client_header(h, sizeof(h), DIGEST_MD5, USER, PASS, REALM, URI, URI, nonce, 1);
+        char *alg = strstr(h, " algorithm=MD5,");
+        memmove(alg, alg + strlen(" algorithm=MD5,"), strlen(alg + strlen(" algorithm=MD5,")) + 1);
+        assert_null(strstr(h, "algorithm"));
+        assert_int_equal(digest_verify(v, h, "GET", URI, USER, PASS, T0), expected[i]);
+        digest_verifier_free(v);
+    }
+}
+
+/* An Authorization hashed with one algorithm and naming another, written the way GenieACS
+ * writes it (no blanks after the commas). */
+static void mislabelled_header(char *out, size_t size, enum digest_alg hashed_with,
+                               const char *named, const char *nonce, unsigned nc)
+{
+    char ncs[9], resp[DIGEST_HEX_MAX];
+    snprintf(ncs, sizeof(ncs), "%08x", nc);
+    assert_int_equal(
+        digest_response(hashed_with, USER, REALM, PASS, "GET", URI, nonce, ncs, "cn0", resp), 0);
+    snprintf(out, size,
+             "Digest username=\"%s\",realm=\"%s\",nonce=\"%s\",uri=\"%s\",algorithm=%s,"
+             "qop=auth,nc=%s,cnonce=\"cn0\",response=\"%s\"",
+             USER, REALM, nonce, URI, named, ncs, resp);
+}
+
+/* The GenieACS case (docs/operations.md): it read algorithm=SHA-256 from the last challenge,
+ * echoes it, and hashes with MD5, its only algorithm. Refused, named, nonce left unused. */
+static void test_md5_response_named_sha256_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    char h[1024];
+    mislabelled_header(h, sizeof(h), DIGEST_MD5, "SHA-256", f->nonce, 1);
+    assert_int_equal(digest_verify(f->v, h, "GET", URI, USER, PASS, T0), DIGEST_ALG_MISMATCH);
+    assert_string_equal(digest_result_name(DIGEST_ALG_MISMATCH),
+                        "response not computed with the algorithm named");
+    /* a SHA-256 response named MD5 */
+    mislabelled_header(h, sizeof(h), DIGEST_SHA256, "MD5", f->nonce, 1);
+    assert_int_equal(digest_verify(f->v, h, "GET", URI, USER, PASS, T0), DIGEST_ALG_MISMATCH);
+    /* the same kind of header, hashed as named, is fine: the failures cost no nonce-count */
+    mislabelled_header(h, sizeof(h), DIGEST_MD5, "MD5", f->nonce, 1);
+    assert_int_equal(digest_verify(f->v, h, "GET", URI, USER, PASS, T0), DIGEST_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +459,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_many_clients_with_independent_nonces, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_challenge_text, setup, teardown),
+        cmocka_unit_test(test_offer_parse),
+        cmocka_unit_test(test_offer_parse_refuses_bad_lists),
+        cmocka_unit_test(test_challenges_follow_the_offer),
+        cmocka_unit_test(test_only_offered_algorithms_are_accepted),
+        cmocka_unit_test(test_absent_algorithm_means_md5),
+        cmocka_unit_test_setup_teardown(test_md5_response_named_sha256_is_refused, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
