@@ -274,6 +274,7 @@ int main(int argc, char **argv)
     log_setup(d.cfg.log_syslog ? LOG_TARGET_SYSLOG : LOG_TARGET_STDERR, d.cfg.log_level,
               d.cfg.log_trace);
     log_ring_setup(d.cfg.log_ring_lines);
+    log_set_repeat_interval(d.cfg.log_repeat_interval);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     xmlInitParser();
     LOG_INFO("main", "proxierd %s starting, ACS %s", PROXIER_VERSION, d.cfg.acs_url);

@@ -103,6 +103,7 @@ static const struct key_desc keys[] = {
     {"log", "target", KEY_LOGTARGET, offsetof(struct px_config, log_syslog), 0, 0, NULL},
     BOOL("log", "trace", log_trace),
     UINT("log", "ring_lines", log_ring_lines, 0, 100000),
+    UINT("log", "repeat_interval", log_repeat_interval, 0, 86400),
     STR("transfer", "dir", transfer_dir),
     STR("transfer", "firmware_action", transfer_firmware_action),
     STR("transfer", "config_action", transfer_config_action),
@@ -167,6 +168,7 @@ void config_defaults(struct px_config *cfg)
     cfg->db_sync_full = true;
     cfg->log_level = LOG_LVL_INFO;
     cfg->log_ring_lines = 1000;
+    cfg->log_repeat_interval = 60;
     set_string(&cfg->reboot_action, "restart");
     cfg->transfer_max_queue = 8;
     cfg->transfer_max_file_size = 256;
