@@ -197,8 +197,11 @@ static int daemon_setup(struct daemon *d)
     /* Before the endpoint starts: completions that waited for this boot go with "1 BOOT". */
     if (!transfer_attach(d->gateway))
         return -1;
+    d->connreq = connreq_new(d->base, &d->cfg); /* its transports start in daemon_listen */
+    if (!d->connreq)
+        return -1;
     if (d->cfg.control_socket && *d->cfg.control_socket) {
-        d->ctl = ctl_new(d->base, d->cfg.control_socket, d->gateway);
+        d->ctl = ctl_new(d->base, d->cfg.control_socket, d->gateway, d->connreq);
         if (!d->ctl) {
             LOG_ERROR("main", "%s", px_err_msg());
             return -1;
@@ -211,15 +214,14 @@ static int daemon_setup(struct daemon *d)
  * which publishes the ConnectionRequestURLs before the first Inform goes out. */
 static int daemon_listen(struct daemon *d)
 {
-    d->connreq = connreq_new(d->base, &d->cfg);
     connreq_add_endpoint(d->connreq, d->gateway);
     return connreq_start(d->connreq);
 }
 
 static void daemon_teardown(struct daemon *d)
 {
+    ctl_free(d->ctl); /* it reads the counters of connreq */
     connreq_free(d->connreq);
-    ctl_free(d->ctl);
     if (d->gateway)
         transfer_detach(d->gateway);
     gateway_endpoint_free(d->gateway);

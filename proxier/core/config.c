@@ -145,8 +145,10 @@ void config_defaults(struct px_config *cfg)
     cfg->max_instances = 256;
     cfg->session_timeout = 60;
     cfg->cr_port = 7547;
-    cfg->cr_rate_burst = 3;
-    cfg->cr_rate_interval = 10;
+    /* Never in the way of an ACS's normal use, and a flood starts at most 20 + 60 / 3 = 40
+     * sessions in a minute, 20 a minute after that (docs/configuration.md). */
+    cfg->cr_rate_burst = 20;
+    cfg->cr_rate_interval = 3;
     cfg->cr_udp_port = CONFIG_UDP_PORT_SAME;
     set_string(&cfg->cr_realm, "proxierd");
     cfg->cr_nonce_lifetime = 300;
