@@ -198,8 +198,11 @@ static int daemon_setup(struct daemon *d)
     /* Before the endpoint starts: completions that waited for this boot go with "1 BOOT". */
     if (!transfer_attach(d->gateway))
         return -1;
+    d->connreq = connreq_new(d->base, &d->cfg); /* its transports start in daemon_listen */
+    if (!d->connreq)
+        return -1;
     if (d->cfg.control_socket && *d->cfg.control_socket) {
-        d->ctl = ctl_new(d->base, d->cfg.control_socket, d->gateway);
+        d->ctl = ctl_new(d->base, d->cfg.control_socket, d->gateway, d->connreq);
         if (!d->ctl) {
             LOG_ERROR("main", "%s", px_err_msg());
             return -1;
@@ -212,15 +215,14 @@ static int daemon_setup(struct daemon *d)
  * which publishes the ConnectionRequestURLs before the first Inform goes out. */
 static int daemon_listen(struct daemon *d)
 {
-    d->connreq = connreq_new(d->base, &d->cfg);
     connreq_add_endpoint(d->connreq, d->gateway);
     return connreq_start(d->connreq);
 }
 
 static void daemon_teardown(struct daemon *d)
 {
+    ctl_free(d->ctl); /* it reads the counters of connreq */
     connreq_free(d->connreq);
-    ctl_free(d->ctl);
     if (d->gateway)
         transfer_detach(d->gateway);
     gateway_endpoint_free(d->gateway);
@@ -275,6 +277,7 @@ int main(int argc, char **argv)
     log_setup(d.cfg.log_syslog ? LOG_TARGET_SYSLOG : LOG_TARGET_STDERR, d.cfg.log_level,
               d.cfg.log_trace);
     log_ring_setup(d.cfg.log_ring_lines);
+    log_set_repeat_interval(d.cfg.log_repeat_interval);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     xmlInitParser();
     soap_route_xml_errors();

@@ -211,7 +211,8 @@ U_LOCALTIME = "U:soap:test_helpers"
 X_CR = "I:connreq_xmpp:ConnectionRequests::test_request_from_acs_starts_one_session"
 X_AUTH = "I:connreq_xmpp:ConnectionRequests::test_wrong_credentials_are_not_authorized"
 X_UNKNOWN = "I:connreq_xmpp:ConnectionRequests::test_unknown_iq_is_service_unavailable"
-X_BUSY = "I:connreq_xmpp:ConnectionRequests::test_request_during_session_is_503"
+X_DURING = ("I:connreq_xmpp:ConnectionRequests::"
+            "test_requests_during_a_session_get_one_session_after_it")
 X_RATE = "I:connreq_xmpp:ConnectionRequests::test_rate_limit_is_503"
 X_IGNORED = "I:connreq_xmpp:AllowedJabberIDs::test_foreign_jid_is_ignored_by_default"
 X_REFUSED = ("I:connreq_xmpp:AllowedJabberIDs::"
@@ -234,7 +235,8 @@ U_XMPP_SCHEMA = "U:xmpp_cr:test_schema_has_xmpp"
 G_CR = "I:connreq_udp:UdpConnectionRequests::test_genieacs_request_starts_exactly_one_session"
 G_ENC = "I:connreq_udp:UdpConnectionRequests::test_uppercase_signature_and_percent_encoded_username"
 G_RESTART = "I:connreq_udp:UdpConnectionRequests::test_replay_is_refused_after_a_restart"
-G_BUSY = "I:connreq_udp:UdpConnectionRequests::test_request_during_a_session_starts_nothing"
+G_DURING = ("I:connreq_udp:UdpConnectionRequests::"
+            "test_request_during_a_session_starts_exactly_one_after_it")
 G_NAT = "I:connreq_udp:Stun::test_binding_discovery_nat_and_binding_change"
 G_NONAT = "I:connreq_udp:Stun::test_no_nat_when_the_mapped_address_is_ours"
 G_401 = "I:connreq_udp:Stun::test_message_integrity_after_401"
@@ -282,8 +284,10 @@ H_REPLAY = _H + "test_replayed_authorization_is_refused"
 H_URI = _H + "test_uri_must_be_the_request_uri"
 H_NOUSER = _H + "test_empty_username_refuses_everything"
 H_405 = _H + "test_unknown_path_404_and_post_405"
-H_BURST = _H + "test_burst_of_100_starts_exactly_one_session"
-H_BUSY = _H + "test_request_during_a_session_gets_503_without_retry_after"
+H_BURST = _H + "test_burst_of_100_during_a_session_starts_exactly_one_more"
+H_DURING = _H + "test_request_during_a_session_gets_200_and_exactly_one_session_after_it"
+H_TEN = _H + "test_ten_requests_within_two_seconds_are_all_answered_200"
+H_FLOOD = _H + "test_a_flood_starts_a_bounded_number_of_sessions_and_warns_once"
 H_RATE = _H + "test_rate_limit_burst_2"
 H_OFF = _H + "test_disabled_by_the_acs_publishes_an_empty_url_and_answers_404"
 U_DG_VECTORS = "U:digest:test_rfc7616_md5_and_sha256_vectors"
@@ -292,7 +296,8 @@ U_DG_REPLAY = "U:digest:test_nonce_count_replay_is_refused"
 U_DG_OFFERED = "U:digest:test_only_offered_algorithms_are_accepted"
 U_DG_MISLABEL = "U:digest:test_md5_response_named_sha256_is_refused"
 U_CRQ_COALESCE = "U:connreq:test_accept_then_coalesce_while_pending"
-U_CRQ_BUSY = "U:connreq:test_busy_during_a_session"
+U_CRQ_DURING = "U:connreq:test_during_a_session_one_session_follows"
+U_CRQ_DEFAULTS = "U:connreq:test_defaults_accept_an_acs_and_bound_a_flood"
 U_CRQ_BUCKET = "U:connreq:test_token_bucket_limits_and_refills"
 
 # File transfers (3.4.3, A.3.2.8, A.3.3.2/3, A.4.1.5/7/8/9): tests/integration/test_transfer.py
@@ -390,17 +395,21 @@ ROWS = {
              "changed URL brings 4 VALUE CHANGE"),
     # 3.2.2.1 (shown through HTTP; connreq_admit serves every transport)
     "R042": (MET, ev(H_ACS, H_CURL), "any source; only the credentials count"),
-    "R043": (MET, ev(H_RATE, U_CRQ_BUCKET), "per-endpoint token bucket ([connection_request] "
-             "rate_burst, rate_interval)"),
-    "R044": (MET, ev(H_RATE), "HTTP 503"),
+    "R043": (MET, ev(H_RATE, H_FLOOD, U_CRQ_BUCKET, U_CRQ_DEFAULTS), "per-endpoint token "
+             "bucket of the requests that start a session ([connection_request] rate_burst "
+             "20, one more every rate_interval 3 s): an ACS's normal use is never refused, "
+             "a flood starts at most 40 sessions in its first minute and 20 a minute after"),
+    "R044": (MET, ev(H_RATE, H_FLOOD), "HTTP 503; logged at warn, rate-limited"),
     "R045": (MET, ev(H_CURL, H_ACS), "the session starts as soon as the 200 is sent"),
-    "R046": (MET, ev(H_BURST, U_CRQ_COALESCE), "accepted and not yet started: coalesced"),
-    "R047": (MET, ev(H_BURST, U_CRQ_COALESCE), "200 while pending, no second session; once "
-             "the session is being established the requests get 503 (R048)"),
-    "R048": (MET, ev(H_BUSY), "the running session goes on"),
-    "R049": (MET, ev(H_BUSY, U_CRQ_BUSY), "HTTP: 503"),
-    "R050": (MET, ev(H_ACS, H_BURST), "refused only when busy, rate-limited or offline"),
-    "R051": (MET, ev(H_RATE, H_BUSY, H_WRONG), "no session after a 503 or a 401"),
+    "R046": (MET, ev(H_BURST, H_TEN, U_CRQ_COALESCE), "accepted, its session not yet "
+             "started: coalesced"),
+    "R047": (MET, ev(H_BURST, H_TEN, U_CRQ_COALESCE), "200 while the session is due (also "
+             "when it is to follow a running one), no second session, no token spent"),
+    "R048": (MET, ev(H_DURING), "the running session goes on"),
+    "R049": (MET, ev(H_DURING, U_CRQ_DURING), "HTTP, UDP, XMPP: success and exactly one "
+             "session after the running one (3.2.2.2 option (b), R062)"),
+    "R050": (MET, ev(H_ACS, H_BURST, H_TEN), "refused only when rate-limited or offline"),
+    "R051": (MET, ev(H_RATE, H_FLOOD, H_WRONG), "no session after a 503 or a 401"),
     # 3.2.2.2
     "R052": (MET, ev(H_405), "binds the ACS; the listener answers other methods 405"),
     "R053": (MET, ev(H_URL, H_PORT), "160-bit random path per endpoint, kept across restarts"),
@@ -412,13 +421,16 @@ ROWS = {
     "R056": (MET, ev(H_CURL, H_RAW), "200 with Content-Length: 0"),
     "R057": (MET, ev(H_CURL), "the session starts from MHD_OPTION_NOTIFY_COMPLETED, once "
              "the 200 is on the wire"),
-    "R058": (MET, ev(H_RATE, U_CRQ_BUCKET), ""),
+    "R058": (MET, ev(H_RATE, H_FLOOD, U_CRQ_BUCKET), ""),
     "R059": (MET, ev(H_RATE), ""),
     "R060": (MET, ev(H_RATE), ""),
-    "R061": (MET, ev(H_BUSY), ""),
-    "R062": (MET, ev(H_BUSY), "option (a): 503"),
-    "R063": (MET, ev(H_BUSY), ""),
-    "R064": (NA, [], "option (b) is not taken (R062)"),
+    "R061": (MET, ev(H_DURING), ""),
+    "R062": (MET, ev(H_DURING, H_BURST), "option (b): 200 for every request, exactly one "
+             "session after the running one, whatever their number"),
+    "R063": (NA, [], "option (a) is not taken (R062)"),
+    "R064": (MET, ev(H_DURING, H_BURST), "its event is queued when the running session has "
+             "ended and its changes are applied, and the session starts at once "
+             "(endpoint_add_event_after_session)"),
     # 3.3
     "R065": (UNTESTED, ev("S:proxier/session/http.c:http_set_tls"), "libcurl + OpenSSL 3 offer "
              "TLS 1.2/1.3; no test asserts the negotiated version"),
@@ -937,9 +949,10 @@ ROWS = {
     "R579": (MET, ev(X_CR), "6 CONNECTION REQUEST session, one per accepted request"),
     "R580": (MET, ev(X_RATE), "connreq_admit's token bucket"),
     "R581": (MET, ev(X_RATE), "error code 503 service-unavailable, Figure 21"),
-    "R582": (MET, ev(X_BUSY), "the running session goes on"),
-    "R583": (MET, ev(X_BUSY), "option (a): 503 service-unavailable during a session"),
-    "R584": (NA, [], "option (b) is not taken (R583)"),
+    "R582": (MET, ev(X_DURING), "the running session goes on"),
+    "R583": (MET, ev(X_DURING), "the first alternative: an empty result for every request "
+             "and exactly one session after the running one"),
+    "R584": (MET, ev(X_DURING), "the session after starts as soon as the running one ended"),
     "R585": (MET, ev(X_IGNORED, X_FOREIGN_PW, X_REFUSED), "a request from a JID not allowed or "
              "over a stream without TLS gets no reply and starts nothing ([xmpp] "
              "ignore_unauthorized_jids, default true; false answers 503 service-unavailable); "
@@ -1009,7 +1022,7 @@ ROWS = {
     "R520": (NA, [], "no time window is enforced"),
     "R521": (MET, ev(U_G_VECTOR, U_G_SIG, G_CR), "HMAC-SHA1 over ts|id|un|cn keyed with "
              "ConnectionRequestPassword, constant-time, hex case-insensitive"),
-    "R522": (MET, ev(G_CR, G_BUSY), "connreq_admit; no reply in any case"),
+    "R522": (MET, ev(G_CR, G_DURING), "connreq_admit; no reply in any case"),
     "R523": (MET, ev(G_CR, U_G_BAD), "dropped silently (debug log); ts recorded only when "
              "accepted"),
     "R524": (MET, ev(U_G_BODY), "anything after the header section is ignored"),

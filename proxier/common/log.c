@@ -143,6 +143,91 @@ void log_write(enum log_level level, const char *module, const char *fmt, ...)
     va_end(ap);
 }
 
+/* ---- Repeated messages ---- */
+
+static unsigned repeat_interval = 60;
+
+void log_set_repeat_interval(unsigned seconds)
+{
+    repeat_interval = seconds;
+}
+
+unsigned log_get_repeat_interval(void)
+{
+    return repeat_interval;
+}
+
+static double monotonic_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The interval is over once repeat_interval has passed since it began. */
+static bool interval_over(const struct log_limit *l, double now)
+{
+    return !l->since || now - l->since >= repeat_interval;
+}
+
+static void write_summary(struct log_limit *l, double now)
+{
+    log_write(l->level, l->module, "%s (%u more in the last %u s)", l->last, l->held,
+              repeat_interval);
+    l->held = 0;
+    l->since = now; /* a steady flood gives one line per interval */
+}
+
+void log_limit_flush(struct log_limit *l)
+{
+    double now = monotonic_seconds();
+    if (!l->since || !interval_over(l, now))
+        return;
+    if (l->held)
+        write_summary(l, now);
+    else
+        l->since = 0;
+}
+
+double log_limit_due(const struct log_limit *l)
+{
+    if (!l->since || !l->held)
+        return -1;
+    double left = l->since + repeat_interval - monotonic_seconds();
+    return left > 0 ? left : 0;
+}
+
+bool log_vlimited(struct log_limit *l, enum log_level level, const char *module,
+                  const char *fmt, va_list ap)
+{
+    double now = monotonic_seconds();
+    if (l->since && interval_over(l, now)) {
+        if (l->held)
+            write_summary(l, now);
+        l->since = 0;
+    }
+    if (!repeat_interval || !l->since) {
+        log_vwrite(level, module, fmt, ap);
+        l->since = repeat_interval ? now : 0;
+        return false;
+    }
+    vsnprintf(l->last, sizeof(l->last), fmt, ap);
+    snprintf(l->module, sizeof(l->module), "%s", module);
+    l->level = level;
+    l->held++;
+    return true;
+}
+
+bool log_limited(struct log_limit *l, enum log_level level, const char *module,
+                 const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bool held = log_vlimited(l, level, module, fmt, ap);
+    va_end(ap);
+    return held;
+}
+
 /* An element whose local name ends in "Password" (Password, ConnectionRequestPassword,
  * STUNPassword, ...) or a ParameterValueStruct whose Name ends in "Password" has its text
  * replaced. The second case matters most: SetParameterValues carries passwords as

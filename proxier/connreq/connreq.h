@@ -8,21 +8,25 @@
  *   verdict          HTTP            UDP (Annex G)   XMPP (Annex K)
  *   CR_ACCEPT        200, empty      (no reply)      empty result IQ
  *   CR_COALESCED     200, empty      (no reply)      empty result IQ
- *   CR_BUSY          503             ignored         error 503 service-unavailable
  *   CR_RATE_LIMITED  503             ignored         error 503 service-unavailable
  *   CR_OFFLINE       503             ignored         error 503 service-unavailable
  *
  * After CR_ACCEPT the transport calls connreq_start_session() once its reply is on its way
  * (HTTP: when the 200 has been sent, 3.2.2.2 "prior to initiating the resulting Session"), in
  * every case, even if the reply could not be delivered. The session carries
- * "6 CONNECTION REQUEST" and starts at once (3.2.2.1 allows 30 s).
+ * "6 CONNECTION REQUEST" and starts at once (3.2.2.1 allows 30 s), or, when a session is
+ * running, at once after it.
  *
- * Rules (3.2.2.1): a request while a session is pending (accepted, not yet started) is
- * answered with success and starts nothing more; a request during a session (including its
- * establishment) is refused with a transport error and starts nothing; accepted requests are
- * rate limited per endpoint by a token bucket ([connection_request] rate_burst and
- * rate_interval); coalesced ones cost nothing. Everything runs on the event loop; a transport
- * with its own thread (XMPP) posts to the loop first.
+ * Rules (3.2.2.1): a request that would start a session is accepted when the endpoint's token
+ * bucket has a token ([connection_request] rate_burst and rate_interval), else refused with
+ * the transport's error. While the session of an accepted request is due (not yet started,
+ * or to follow the running one) every further request is answered with success and starts
+ * nothing more (coalesced, free). A request during a session (including its establishment)
+ * never ends it early: it is accepted for exactly one session after it (3.2.2.2 option (b),
+ * the first alternative of K.2.1.3). Refusals are logged at warn, rate-limited
+ * (log.repeat_interval), and counted per transport for the control socket's status.
+ * Everything runs on the event loop; a transport with its own thread (XMPP) posts to the
+ * loop first.
  */
 #ifndef PX_CONNREQ_H
 #define PX_CONNREQ_H
@@ -30,29 +34,53 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "proxier/common/log.h"
+
 struct event_base;
 struct endpoint;
 struct px_config;
 struct connreq;
 
-enum cr_verdict { CR_ACCEPT = 0, CR_COALESCED, CR_BUSY, CR_RATE_LIMITED, CR_OFFLINE };
+enum cr_verdict { CR_ACCEPT = 0, CR_COALESCED, CR_RATE_LIMITED, CR_OFFLINE };
 
 const char *connreq_verdict_name(enum cr_verdict v);
-
-/* The admission rule for one authenticated request. transport is for the log ("HTTP"). */
-enum cr_verdict connreq_admit(struct endpoint *ep, const char *transport);
-/* After CR_ACCEPT: queue "6 CONNECTION REQUEST" and start the session. */
-void connreq_start_session(struct endpoint *ep);
 
 /* A transport: started once with the service, told about each endpoint, stopped at exit.
  * start returns the transport's state, or NULL when it is disabled by the configuration or
  * failed (px_err_msg says why; *failed tells which). */
 struct connreq_transport {
-    const char *name;
+    const char *name;  /* TR-181 SupportedConnReqMethods value: "HTTP", "STUN", "XMPP" */
+    const char *label; /* in the log and the status: "HTTP", "UDP", "XMPP" */
     void *(*start)(struct connreq *cr, bool *failed);
     void (*endpoint_added)(void *state, struct endpoint *ep);
     void (*stop)(void *state);
 };
+
+/* The admission rule for one authenticated request that transport t received for ep. */
+enum cr_verdict connreq_admit(struct connreq *cr, const struct connreq_transport *t,
+                              struct endpoint *ep);
+/* After CR_ACCEPT: queue "6 CONNECTION REQUEST" for the session (now, or after the running
+ * one). */
+void connreq_start_session(struct endpoint *ep);
+
+/* What connreq_admit answered for one transport since the start. */
+struct connreq_counts {
+    unsigned long accepted, coalesced, refused;
+};
+
+/* The counters as "cr_http_accepted=N cr_http_coalesced=N cr_http_refused=N cr_udp_..."
+ * (every transport this daemon has, enabled or not) into buf. */
+void connreq_status(const struct connreq *cr, char *buf, size_t size);
+const struct connreq_counts *connreq_counts_of(const struct connreq *cr,
+                                               const struct connreq_transport *t);
+
+/* log_limited() on the event loop of cr, whose timer writes the count of held repeats when
+ * the interval ends. l belongs to the caller and must outlive cr's loop, or be given to
+ * connreq_forget_log() first. */
+void connreq_log_limited(struct connreq *cr, struct log_limit *l, enum log_level level,
+                         const char *module, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void connreq_forget_log(struct connreq *cr, struct log_limit *l);
 
 /* The service: owns the transports, knows the endpoints. */
 struct connreq *connreq_new(struct event_base *base, const struct px_config *cfg);

@@ -11,8 +11,8 @@
  * A request is answered from its headers (3.2.2.2: "No data is conveyed ... SHOULD be
  * ignored"): unknown path or HTTPConnectionRequestEnable false 404, a method other than GET
  * 405, bad or missing credentials 401 with a fresh challenge (stale=true for an expired
- * nonce), then connreq_admit(): accepted or coalesced 200 with an empty body, busy,
- * rate-limited or offline 503 without Retry-After. An accepted request starts its session
+ * nonce), then connreq_admit(): accepted or coalesced 200 with an empty body, rate-limited
+ * or offline 503 without Retry-After. An accepted request starts its session
  * from MHD_OPTION_NOTIFY_COMPLETED, once the 200 is on the wire ("prior to it initiating the
  * resulting Session"). Nothing starts a session without valid credentials (3.2.2.2).
  */
@@ -193,7 +193,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                       digest_result_name(auth));
         return reply_challenge(h, c, auth == DIGEST_STALE);
     }
-    enum cr_verdict v = connreq_admit(t->ep, "HTTP");
+    enum cr_verdict v = connreq_admit(h->cr, &http_cr_transport, t->ep);
     if (v == CR_ACCEPT)
         rq->accepted = t->ep;
     /* 3.2.2.2: 200 with an empty body; 503 without Retry-After when refused */
@@ -441,6 +441,7 @@ fail:
 
 const struct connreq_transport http_cr_transport = {
     .name = "HTTP",
+    .label = "HTTP",
     .start = http_start,
     .endpoint_added = http_endpoint_added,
     .stop = http_stop,

@@ -388,6 +388,8 @@ struct udp_cr {
     struct evdns_base *dns;
     struct sockaddr_storage bound; /* address and port of the socket */
     struct udp_ep *eps;
+    struct log_limit ignored_log[UDP_CR_BAD_SIG + 1]; /* one per reason (WRONG_USER: "no
+                                                          endpoint accepts it") */
 };
 
 /* An evdns lookup; orphaned (uep = NULL) when its endpoint no longer wants it. */
@@ -535,10 +537,13 @@ static void accept_request(struct udp_ep *u, const struct udp_cr_request *r)
     char last[2 * UDP_CR_MAX_ID + 2];
     snprintf(last, sizeof(last), "%s %s", r->ts_text, r->id);
     endpoint_setting_set(u->ep, SETTING_LAST, last);
-    if (connreq_admit(u->ep, "UDP") == CR_ACCEPT)
+    if (connreq_admit(u->owner->cr, &udp_cr_transport, u->ep) == CR_ACCEPT)
         connreq_start_session(u->ep);
 }
 
+/* One line per ignored request, rate-limited per reason (an ACS sends each request several
+ * times, G.2.2.3, so the copies of an accepted one are ignored as replays): the reason the
+ * endpoint it was for gave, or "no endpoint accepts it" when no username matched. */
 static void handle_request(struct udp_cr *c, const char *buf, size_t len)
 {
     struct udp_cr_request r;
@@ -546,21 +551,25 @@ static void handle_request(struct udp_cr *c, const char *buf, size_t len)
         LOG_DEBUG(MOD, "ignored a malformed UDP connection request: %s", px_err_msg());
         return;
     }
+    const struct endpoint *why_ep = NULL;
+    enum udp_cr_check why = UDP_CR_WRONG_USER;
     for (struct udp_ep *u = c->eps; u; u = u->next) {
-        const struct endpoint *ep = u->ep;
-        enum udp_cr_check v = udp_cr_check(&r, mgmt_get(ep, "ConnectionRequestUsername"),
-                                           mgmt_get(ep, "ConnectionRequestPassword"),
+        enum udp_cr_check v = udp_cr_check(&r, mgmt_get(u->ep, "ConnectionRequestUsername"),
+                                           mgmt_get(u->ep, "ConnectionRequestPassword"),
                                            &u->replay);
         if (v == UDP_CR_OK) {
             accept_request(u, &r);
             return;
         }
-        if (v != UDP_CR_WRONG_USER)
-            LOG_DEBUG(MOD, "%s: ignored UDP connection request ts=%s id=%s: %s", ep->key,
-                      r.ts_text, r.id, udp_cr_check_name(v));
+        if (v != UDP_CR_WRONG_USER && !why_ep) {
+            why_ep = u->ep;
+            why = v;
+        }
     }
-    LOG_DEBUG(MOD, "ignored UDP connection request ts=%s id=%s: no endpoint accepts it",
-              r.ts_text, r.id);
+    connreq_log_limited(c->cr, &c->ignored_log[why], LOG_LVL_INFO, MOD,
+                        "%s%signored UDP connection request ts=%s id=%s: %s",
+                        why_ep ? why_ep->key : "", why_ep ? ": " : "", r.ts_text, r.id,
+                        why_ep ? udp_cr_check_name(why) : "no endpoint accepts it");
 }
 
 /* ================================ STUN client ================================ */
@@ -1163,6 +1172,8 @@ static void udp_endpoint_added(void *state, struct endpoint *ep)
 static void udp_stop(void *state)
 {
     struct udp_cr *c = state;
+    for (size_t i = 0; i < sizeof(c->ignored_log) / sizeof(c->ignored_log[0]); i++)
+        connreq_forget_log(c->cr, &c->ignored_log[i]);
     while (c->eps) {
         struct udp_ep *u = c->eps;
         c->eps = u->next;
@@ -1183,6 +1194,7 @@ static void udp_stop(void *state)
 
 const struct connreq_transport udp_cr_transport = {
     .name = "STUN", /* TR-181 SupportedConnReqMethods: Annex G */
+    .label = "UDP",
     .start = udp_start,
     .endpoint_added = udp_endpoint_added,
     .stop = udp_stop,

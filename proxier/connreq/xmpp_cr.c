@@ -10,8 +10,8 @@
  * Connection Request that is neither successfully validated nor authenticated"; or, with
  * [xmpp] ignore_unauthorized_jids off, service-unavailable, indistinguishable from "not
  * supported"), with the right ConnectionRequestUsername and Password (else not-authorized,
- * K.2.3.3), then connreq_admit() decides (result, or service-unavailable for busy,
- * rate-limited, offline). An accepted request starts its session once the thread has
+ * K.2.3.3), then connreq_admit() decides (result, or service-unavailable when rate-limited
+ * or offline). An accepted request starts its session once the thread has
  * handed the result to libstrophe.
  *
  * At daemon start (K.2.1 SHOULD) the endpoint's sessions are held until the stream is up or
@@ -205,7 +205,7 @@ static enum xmpp_reply judge(struct xmpp_ep *xe, const struct xmpp_event *ev, bo
                  ev->from);
         return XMPP_REPLY_NOT_AUTHORIZED;
     }
-    enum cr_verdict v = connreq_admit(ep, "XMPP");
+    enum cr_verdict v = connreq_admit(xe->x->cr, &xmpp_transport, ep);
     *start = v == CR_ACCEPT;
     return v == CR_ACCEPT || v == CR_COALESCED ? XMPP_REPLY_RESULT : XMPP_REPLY_UNAVAILABLE;
 }
@@ -326,6 +326,7 @@ static void xmpp_stop(void *state)
 
 const struct connreq_transport xmpp_transport = {
     .name = "XMPP",
+    .label = "XMPP",
     .start = xmpp_start,
     .endpoint_added = xmpp_endpoint_added,
     .stop = xmpp_stop,

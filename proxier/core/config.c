@@ -115,6 +115,7 @@ static const struct key_desc keys[] = {
     {"log", "target", KEY_LOGTARGET, offsetof(struct px_config, log_syslog), 0, 0, NULL},
     BOOL("log", "trace", log_trace),
     UINT("log", "ring_lines", log_ring_lines, 0, 100000),
+    UINT("log", "repeat_interval", log_repeat_interval, 0, 86400),
     STR("transfer", "dir", transfer_dir),
     STR("transfer", "firmware_action", transfer_firmware_action),
     STR("transfer", "config_action", transfer_config_action),
@@ -156,8 +157,10 @@ void config_defaults(struct px_config *cfg)
     cfg->max_instances = 256;
     cfg->session_timeout = 60;
     cfg->cr_port = 7547;
-    cfg->cr_rate_burst = 3;
-    cfg->cr_rate_interval = 10;
+    /* Never in the way of an ACS's normal use, and a flood starts at most 20 + 60 / 3 = 40
+     * sessions in a minute, 20 a minute after that (docs/configuration.md). */
+    cfg->cr_rate_burst = 20;
+    cfg->cr_rate_interval = 3;
     cfg->cr_udp_port = CONFIG_UDP_PORT_SAME;
     set_string(&cfg->cr_realm, "proxierd");
     set_string(&cfg->cr_digest_algorithms, "MD5"); /* docs/operations.md: why MD5 alone */
@@ -180,6 +183,7 @@ void config_defaults(struct px_config *cfg)
     cfg->db_sync_full = true;
     cfg->log_level = LOG_LVL_INFO;
     cfg->log_ring_lines = 1000;
+    cfg->log_repeat_interval = 60;
     set_string(&cfg->reboot_action, "restart");
     cfg->transfer_max_queue = 8;
     cfg->transfer_max_file_size = 256;

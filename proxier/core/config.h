@@ -54,8 +54,8 @@ struct px_config {
     char *cr_address;
     char *cr_username;
     char *cr_password;
-    unsigned cr_rate_burst;    /* accepted requests in a burst, per endpoint */
-    unsigned cr_rate_interval; /* seconds to earn one more */
+    unsigned cr_rate_burst;    /* requests that start a session, in a burst, per endpoint */
+    unsigned cr_rate_interval; /* seconds to earn one more, 0 = no limit */
     unsigned cr_udp_port;      /* Annex G UDP port; CONFIG_UDP_PORT_SAME = cr_port, 0 = off */
     /* HTTP connection requests (http_cr.c): digest and listener limits */
     char *cr_realm;
@@ -96,6 +96,7 @@ struct px_config {
     bool log_syslog;
     bool log_trace;
     unsigned log_ring_lines; /* recent lines kept for Upload "2 Vendor Log File", 0 = none */
+    unsigned log_repeat_interval; /* seconds in which repeated messages are counted */
 
     /* [transfer] (proxier/transfer/: Download, Upload, ScheduleDownload) */
     char *transfer_dir;             /* where files are fetched and stored; NULL until

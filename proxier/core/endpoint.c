@@ -138,6 +138,36 @@ int endpoint_add_event(struct endpoint *ep, const char *code, const char *comman
     return 0;
 }
 
+void endpoint_add_event_after_session(struct endpoint *ep, const char *code)
+{
+    if (!ep->session) {
+        endpoint_add_event(ep, code, "");
+        return;
+    }
+    for (size_t i = 0; i < ep->n_after_session; i++)
+        if (!strcmp(ep->after_session[i], code))
+            return;
+    char **grown = realloc(ep->after_session, (ep->n_after_session + 1) * sizeof(*grown));
+    if (!grown)
+        return;
+    ep->after_session = grown;
+    ep->after_session[ep->n_after_session++] = strdup(code);
+    ep->session_wanted = true;
+}
+
+/* Queue (or, at exit, forget) the events that waited for the session to end. */
+static void add_events_after_session(struct endpoint *ep, bool queue)
+{
+    for (size_t i = 0; i < ep->n_after_session; i++) {
+        if (queue && ep->after_session[i])
+            endpoint_add_event(ep, ep->after_session[i], "");
+        free(ep->after_session[i]);
+    }
+    free(ep->after_session);
+    ep->after_session = NULL;
+    ep->n_after_session = 0;
+}
+
 void endpoint_inform_delivered(struct endpoint *ep, const int64_t *event_ids,
                                char *const *event_codes, size_t n)
 {
@@ -271,6 +301,7 @@ void endpoint_session_ended(struct endpoint *ep, bool success)
         event_active(ep->free_session, 0, 0);
     }
     ep->session = NULL;
+    add_events_after_session(ep, true);
     char count[16];
     if (success) {
         ep->retry_count = 0;
@@ -541,6 +572,7 @@ void endpoint_free(struct endpoint *ep)
     event_free(ep->schedule_timer);
     if (ep->throttle_timer)
         event_free(ep->throttle_timer);
+    add_events_after_session(ep, false);
     mgmt_free(ep);
     notify_session_over(ep);
     free(ep->key);

@@ -101,6 +101,8 @@ struct endpoint {
     struct event *kick;         /* zero-delay event that starts a session */
     struct session *finished_session; /* ended, freed from the loop by free_session */
     struct event *free_session;
+    char **after_session;       /* event codes to queue when the running session ends */
+    size_t n_after_session;
     struct event *retry_timer;  /* Table 3 wait after a failed session */
     bool retry_waiting;
     unsigned retry_count;       /* persisted: RetryCount of the next Inform */
@@ -152,6 +154,11 @@ void endpoint_free(struct endpoint *ep);
 /* ---- Event queue (durable, in the cache) ---- */
 /* Add an event with Table 8's cumulative behaviour and start (or schedule) a session. */
 int endpoint_add_event(struct endpoint *ep, const char *code, const char *command_key);
+/* Queue code for a session of its own: at once when no session runs, else when the running
+ * one ends, which then starts the next one at once (TR-069 3.2.2.2: "initiate the Session
+ * immediately after the existing Session is complete"). Queued at once it would be taken
+ * for the one the running session's Inform carries and leave with it. Once per code. */
+void endpoint_add_event_after_session(struct endpoint *ep, const char *code);
 /* Start a session now if none runs (after the current one otherwise, or after the last
  * hold is released). */
 void endpoint_request_session(struct endpoint *ep);

@@ -22,6 +22,7 @@
 #include "proxier/common/err.h"
 #include "proxier/common/log.h"
 #include "proxier/common/text.h"
+#include "proxier/connreq/connreq.h"
 #include "proxier/core/endpoint.h"
 #include "proxier/core/setvalues.h"
 #include "proxier/dm/dm.h"
@@ -32,6 +33,7 @@
 struct ctl {
     struct evconnlistener *listener;
     struct endpoint *ep;
+    const struct connreq *cr;
     char *path;
 };
 
@@ -162,15 +164,24 @@ static void split(char *line, char **verb, char **arg, char **rest)
     *arg = *verb ? strtok_r(NULL, " ", rest) : NULL;
 }
 
-static void run_line(struct bufferevent *bev, struct endpoint *ep, char *line)
+static void reply_status(struct bufferevent *bev, const struct ctl *c)
 {
+    char counts[512] = "";
+    if (c->cr)
+        connreq_status(c->cr, counts, sizeof(counts));
+    reply(bev, "ok session=%s retry_count=%u%s%s", c->ep->session ? "active" : "idle",
+          c->ep->retry_count, *counts ? " " : "", counts);
+}
+
+static void run_line(struct bufferevent *bev, const struct ctl *c, char *line)
+{
+    struct endpoint *ep = c->ep;
     char *verb, *arg, *rest;
     split(line, &verb, &arg, &rest);
     if (!verb)
         return;
     if (!strcmp(verb, "status")) {
-        reply(bev, "ok session=%s retry_count=%u", ep->session ? "active" : "idle",
-              ep->retry_count);
+        reply_status(bev, c);
         return;
     }
     if (!strcmp(verb, "download") || !strcmp(verb, "upload")) {
@@ -206,7 +217,7 @@ static void on_read(struct bufferevent *bev, void *arg)
     size_t len;
     while ((bufferevent_get_enabled(bev) & EV_READ) &&
            (line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF))) {
-        run_line(bev, c->ep, line);
+        run_line(bev, c, line);
         free(line);
     }
     if (evbuffer_get_length(in) > CTL_MAX_LINE) {
@@ -230,7 +241,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
-struct ctl *ctl_new(struct event_base *base, const char *path, struct endpoint *ep)
+struct ctl *ctl_new(struct event_base *base, const char *path, struct endpoint *ep,
+                    const struct connreq *cr)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -251,6 +263,7 @@ struct ctl *ctl_new(struct event_base *base, const char *path, struct endpoint *
     struct ctl *c = calloc(1, sizeof(*c));
     c->listener = l;
     c->ep = ep;
+    c->cr = cr;
     c->path = strdup(path);
     evconnlistener_set_cb(l, on_accept, c);
     return c;

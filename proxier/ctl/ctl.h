@@ -7,7 +7,9 @@
  *                                 the parameter's AccessList grants "Subscriber" (TR-069
  *                                 A.3.2.4; the default does), stored, and then reported for
  *                                 notification since it was not made by the ACS
- *   status             -> "ok session=idle|active retry_count=N"
+ *   status             -> "ok session=idle|active retry_count=N cr_http_accepted=N
+ *                          cr_http_coalesced=N cr_http_refused=N cr_udp_... cr_xmpp_..."
+ *                          (connection requests since the start, per transport)
  *   download URL FILETYPE -> "ok"  a local (autonomous) download, e.g. "download
  *                                 https://h/ui.tar 2 Web Content"; its completion is reported
  *                                 with AutonomousTransferComplete when ManagementServer.
@@ -30,10 +32,13 @@
 
 struct event_base;
 struct endpoint;
+struct connreq;
 struct ctl;
 
-/* Listen on path (an existing socket file is replaced). NULL with px_err_msg on error. */
-struct ctl *ctl_new(struct event_base *base, const char *path, struct endpoint *ep);
+/* Listen on path (an existing socket file is replaced). NULL with px_err_msg on error.
+ * cr (may be NULL) gives the connection-request counters of status. */
+struct ctl *ctl_new(struct event_base *base, const char *path, struct endpoint *ep,
+                    const struct connreq *cr);
 void ctl_free(struct ctl *c);
 
 #endif

@@ -5,6 +5,7 @@ for SHA-256, MD5-sess, replayed nonce counts and uri binding. Sessions are count
 ACS."""
 import hashlib
 import http.client
+import os
 import re
 import secrets
 import shutil
@@ -16,7 +17,7 @@ import unittest
 import urllib.parse
 import urllib.request
 
-from support import ProxierTestCase, free_port, soapmsg as m, wait_until
+from support import ProxierTestCase, ctl_command, free_port, soapmsg as m, wait_until
 
 URL_PARAM = "Device.ManagementServer.ConnectionRequestURL"
 ENABLE = "Device.ManagementServer.HTTPConnectionRequestEnable"
@@ -78,17 +79,29 @@ class RawClient:
         self.conn.close()
 
 
+def counters(status):
+    """{"cr_http_accepted": 1, ...} from the control socket's status line."""
+    return {k: int(v) for k, v in re.findall(r"(cr_\w+)=(\d+)", status)}
+
+
 class HttpConnectionRequest(ProxierTestCase):
     def start(self, overrides=None):
-        d = self.start_daemon(overrides)
+        self.sock = os.path.join(self.tmp, "ctl.sock")
+        cfg = {"control": {"socket": self.sock}}
+        for section, keys in (overrides or {}).items():
+            cfg.setdefault(section, {}).update(keys)
+        d = self.start_daemon(cfg)
         self.acs.wait_sessions(1)
         self.url = self.acs.sessions[0].inform.parameters[URL_PARAM][0]
         self.wait_idle(1)
         return d
 
+    def counters(self):
+        return counters(ctl_command(self.sock, "status"))
+
     def wait_idle(self, n):
         """Until the daemon has ended n sessions (it closes them after the ACS's 204; a
-        request before that is busy, 503)."""
+        request before that would be for one more session after it)."""
         self.acs.wait_sessions(n)
         wait_until(lambda: self.daemons[-1].log_text().count("session ended (") >= n, 10,
                    f"{n} sessions ended at the CPE")
@@ -347,12 +360,16 @@ class HttpConnectionRequest(ProxierTestCase):
         self.assertTrue(u.path)
         self.assert_sessions_stay(1, 0.5)
 
-    # ---- 3.2.2.1: coalescing, busy, rate limit ----
+    # ---- 3.2.2.1: coalescing, one session after a running one, rate limit ----
 
-    def test_burst_of_100_starts_exactly_one_session(self):
+    def test_burst_of_100_during_a_session_starts_exactly_one_more(self):
         # 10 clients reconnecting at once can briefly exceed the per-IP default (16)
         self.start({"connection_request": {"max_connections_per_ip": 100}})
-        self.acs.inject("Inform", delay=3)  # keeps the new session open meanwhile
+        self.acs.inject("Inform", delay=5)  # keeps the new session open meanwhile
+        self.assertEqual(self.acs.connection_request(self.url, USER, PASS).statuses,
+                         [401, 200])
+        wait_until(lambda: self.daemons[0].log_text().count("Inform with") >= 2, 10,
+                   "the CPE sending its second Inform")
         results, lock = [], threading.Lock()
 
         def worker():
@@ -366,28 +383,98 @@ class HttpConnectionRequest(ProxierTestCase):
             t.start()
         for t in threads:
             t.join()
-        self.assertEqual(len(results), 100)
-        self.assertTrue(set(results) <= {(401, 200), (401, 503)}, set(results))
-        self.assertIn((401, 200), results)
-        s = self.acs.wait_sessions(2, timeout=15)[1]
-        self.assertEqual(codes(s), CR_EVENT)
-        self.assert_sessions_stay(2, 1.5)
+        self.assertEqual(results, [(401, 200)] * 100)
+        sessions = self.acs.wait_sessions(3, timeout=20)
+        self.assertEqual([codes(s) for s in sessions[1:3]], [CR_EVENT, CR_EVENT])
+        self.assert_sessions_stay(3, 1.5)
+        c = self.counters()
+        self.assertEqual((c["cr_http_accepted"], c["cr_http_coalesced"], c["cr_http_refused"]),
+                         (2, 99, 0))
 
-    def test_request_during_a_session_gets_503_without_retry_after(self):
+    def test_ten_requests_within_two_seconds_are_all_answered_200(self):
+        """An operator queueing tasks in GenieACS: one request after the other, whatever
+        state the session is in; none is refused with the default limit."""
+        self.start()
+        statuses = []
+        for _ in range(10):
+            statuses.append(self.acs.connection_request(self.url, USER, PASS).statuses)
+            time.sleep(0.2)
+        self.assertEqual(statuses, [[401, 200]] * 10)
+        wait_until(lambda: self.acs.sessions and codes(self.acs.sessions[-1]) == CR_EVENT
+                   and self.daemons[0].log_text().count("session ended (") ==
+                   len(self.acs.sessions), 10, "the last session to end")
+        n = len(self.acs.sessions) - 1
+        self.assertTrue(1 <= n <= 10, n)
+        self.assertTrue(all(codes(s) == CR_EVENT for s in self.acs.sessions[1:]))
+        c = self.counters()
+        self.assertEqual(c["cr_http_refused"], 0)
+        self.assertEqual(c["cr_http_accepted"] + c["cr_http_coalesced"], 10)
+        self.assertEqual(c["cr_http_accepted"], n)
+        self.assertNotIn("connection request refused", self.daemons[0].log_text())
+
+    def test_request_during_a_session_gets_200_and_exactly_one_session_after_it(self):
         self.start()
         self.acs.inject("Inform", delay=3)
         self.assertEqual(self.curl()[0], 200)
-        # the ACS records a Session only after its delay: watch the CPE start its session
+        # the ACS records a Session only after its delay: watch the CPE start its session,
+        # whose Inform carries "6 CONNECTION REQUEST" and is not answered yet
         wait_until(lambda: self.daemons[0].log_text().count("Inform with") >= 2, 10,
                    "the CPE sending its second Inform")
-        c = RawClient(self.url)
-        status, headers, body = c.get({"Authorization": digest_authorization(
-            c.challenges()[0], c.path, USER, PASS)})
-        c.close()
-        self.assertEqual((status, body), (503, b""))
-        self.assertIsNone(headers.get("Retry-After"))
-        self.acs.wait_sessions(2)
-        self.assert_sessions_stay(2)
+        for _ in range(2):
+            c = RawClient(self.url)
+            status, headers, body = c.get({"Authorization": digest_authorization(
+                c.challenges()[0], c.path, USER, PASS)})
+            c.close()
+            self.assertEqual((status, body), (200, b""))
+        sessions = self.acs.wait_sessions(3, timeout=15)
+        self.assertEqual([codes(s) for s in sessions[1:]], [CR_EVENT, CR_EVENT])
+        self.assert_sessions_stay(3)
+        c = self.counters()
+        self.assertEqual((c["cr_http_accepted"], c["cr_http_coalesced"]), (2, 1))
+
+    def test_a_flood_starts_a_bounded_number_of_sessions_and_warns_once(self):
+        burst = 4
+        self.start({"connection_request": {"rate_burst": burst, "rate_interval": 60,
+                                           "max_connections_per_ip": 100},
+                    "log": {"repeat_interval": 1}})
+        t0 = time.monotonic()
+        results, lock = [], threading.Lock()
+
+        def worker():
+            for _ in range(25):
+                r = self.acs.connection_request(self.url, USER, PASS, timeout=10)
+                with lock:
+                    results.append(r.statuses[-1])
+                time.sleep(0.02)
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        minutes = (time.monotonic() - t0) / 60
+        self.assertEqual(len(results), 100)
+        self.assertTrue(set(results) <= {200, 503}, set(results))
+        self.assertIn(503, results)
+        time.sleep(2)  # the sessions end, the count of the last interval is written
+        started = [s for s in self.acs.sessions[1:] if codes(s) == CR_EVENT]
+        # rate_burst sessions at once, then one per rate_interval: within this test's time
+        self.assertLessEqual(len(started), burst + int(minutes) + 1)
+        self.assertEqual(len(self.acs.sessions) - 1, len(started))
+        c = self.counters()
+        self.assertEqual(c["cr_http_refused"], results.count(503))
+        self.assertEqual(c["cr_http_accepted"], len(started))
+        log = self.daemons[0].log_text()
+        lines = [l for l in log.splitlines() if "HTTP connection request refused" in l]
+        self.assertTrue(all(" warn " in l for l in lines), lines)
+        first = [l for l in lines if "more in the last" not in l]
+        counted = [int(n) for n in re.findall(r"\((\d+) more in the last 1 s\)", log)]
+        self.assertGreaterEqual(len(first), 1)
+        self.assertTrue(counted, "no summary line")
+        # every refusal is in the log once: written, or counted in a summary
+        self.assertEqual(len(first) + sum(counted), c["cr_http_refused"])
+        # one line at once and one per second of flood, not one per refusal
+        self.assertLess(len(lines), c["cr_http_refused"] / 2)
 
     def test_rate_limit_burst_2(self):
         self.start({"connection_request": {"rate_burst": 2, "rate_interval": 60}})

@@ -5,12 +5,14 @@ discovery from a secondary port, G.2.1.2) against our own STUN server (stun_serv
 which can also play a NAT that forgets idle bindings."""
 import hashlib
 import hmac
+import os
+import re
 import secrets
 import socket
 import time
 import unittest
 
-from support import ProxierTestCase, soapmsg as m, wait_until
+from support import ProxierTestCase, ctl_command, soapmsg as m, wait_until
 from stun_server import Nat, StunServer
 
 MS = "Device.ManagementServer."
@@ -139,15 +141,52 @@ class UdpConnectionRequests(UdpCase):
         self.send(self.next_request())
         self.wait_cr_session(4)
 
-    def test_request_during_a_session_starts_nothing(self):
+    def test_request_during_a_session_starts_exactly_one_after_it(self):
+        sock = os.path.join(self.tmp, "ctl.sock")
         self.acs.inject("empty", delay=3)   # the boot session lasts 3 s
-        self.start()
+        self.start({"control": {"socket": sock}})
         wait_until(lambda: self.acs.sessions and self.acs.sessions[0].inform_done, 10,
                    "a session in progress")
         self.send(self.next_request())
+        self.send(self.next_request())      # a second one: coalesced into the same session
         self.wait_idle(1)
-        self.assert_sessions_stay(1, "3.2.2.1: no session for a request during one")
-        self.assertIn("connection request busy", self.daemons[0].log_text())
+        self.assertNotIn(CR, codes(self.acs.sessions[0]))
+        self.wait_cr_session(2)
+        self.wait_idle(2)
+        self.assert_sessions_stay(2, "3.2.2.1: one session after the running one")
+        status = ctl_command(sock, "status")
+        self.assertIn("cr_udp_accepted=1 cr_udp_coalesced=1 cr_udp_refused=0", status)
+
+    def test_an_ignored_request_is_one_line(self):
+        """One info line per ignored request, with the reason (not one per endpoint plus
+        "no endpoint accepts it"), when every line is written (repeat_interval 0)."""
+        self.start({"log": {"repeat_interval": 0}})
+        self.wait_idle(1)
+        self.send(self.next_request(password="wrong"), copies=1)
+        self.send(self.next_request(user="someone"), copies=1)
+        wait_until(lambda: "no endpoint accepts it" in self.daemons[0].log_text(), 5,
+                   "the second request ignored")
+        lines = [l for l in self.daemons[0].log_text().splitlines()
+                 if "ignored UDP connection request" in l]
+        self.assertEqual(len(lines), 2, lines)
+        self.assertRegex(lines[0], r" info  \[udp-cr\] gateway: ignored .*: bad signature$")
+        self.assertRegex(lines[1], r" info  \[udp-cr\] ignored .*: no endpoint accepts it$")
+
+    def test_copies_of_a_request_are_ignored_in_one_line_and_a_count(self):
+        """GenieACS sends each request three times: the two copies are replays, written once
+        and then counted (log.repeat_interval)."""
+        self.start({"log": {"repeat_interval": 1}})
+        self.wait_idle(1)
+        self.send(self.next_request())
+        self.send(self.next_request())
+        self.wait_cr_session(2)
+        time.sleep(1.5)
+        log = self.daemons[0].log_text()
+        lines = [l for l in log.splitlines() if "ignored UDP connection request" in l]
+        self.assertEqual(len(lines), 2, lines)
+        self.assertNotIn("more in the last", lines[0])
+        self.assertIn("ts not greater", lines[0])
+        self.assertRegex(lines[1], r"ts not greater \(3 more in the last 1 s\)$")
 
     def test_udp_port_zero_disables_the_listener(self):
         self.start({"connection_request": {"udp_port": 0}})

@@ -40,15 +40,15 @@ class XmppCase(ProxierTestCase):
                 "retry_initial_interval": 1, "retry_interval_multiplier": 2000,
                 "retry_max_interval": 2}
 
-    def start(self, xmpp=True, allowed=None, rate_interval=None, **xmpp_keys):
+    def start(self, xmpp=True, allowed=None, rate_interval=None, rate_burst=None, **xmpp_keys):
         if allowed is not None:
             self.acs.queue(m.rpc_spv([(ALLOWED, allowed, "xsd:string")], "allow"))
         self.ctl_path = os.path.join(self.tmp, "ctl.sock")
         cfg = {"xmpp": {**self.xmpp_config(), **xmpp_keys} if xmpp
                else {"ca_file": self.prosody.ca_file},
                "control": {"socket": self.ctl_path}}
-        if rate_interval is not None:
-            cfg["connection_request"] = {"rate_interval": rate_interval}
+        limits = {"rate_interval": rate_interval, "rate_burst": rate_burst}
+        cfg["connection_request"] = {k: v for k, v in limits.items() if v is not None}
         self.daemon = self.start_daemon(cfg)
         return self.daemon
 
@@ -115,20 +115,29 @@ class ConnectionRequests(XmppCase):
         reply = self.client().iq(CPE_JID, "<query xmlns='jabber:iq:version'/>")
         self.assertEqual((reply.type, reply.condition), ("error", "service-unavailable"))
 
-    def test_request_during_session_is_503(self):
+    def test_requests_during_a_session_get_one_session_after_it(self):
+        """K.2.1.3, the first alternative: the session is not ended early; every request
+        gets the empty result and exactly one session with "6 CONNECTION REQUEST" follows."""
         self.acs.inject("Inform", delay=5)   # the boot session stays open for 5 s
         self.start()
         self.wait_login()
         self.assertEqual(self.acs.sessions, [], "the boot session should still be open")
-        reply = self.client().connection_request(CPE_JID, "cruser", "crpass")
-        self.assertEqual((reply.type, reply.condition, reply.code),
-                         ("error", "service-unavailable", "503"), reply)
-        self.assertTrue(reply.echoed, "Figure 21 echoes the connectionRequest")
+        acs = self.client()
+        for _ in range(3):
+            reply = acs.connection_request(CPE_JID, "cruser", "crpass")
+            self.assertEqual(reply.type, "result", reply)
+        self.acs.wait_sessions(1, timeout=15)
+        self.assertNotIn(CR_EVENT, codes(self.acs.sessions[0]))
+        wait_until(lambda: any(CR_EVENT in codes(s) for s in self.acs.sessions), 15,
+                   "the session after the boot session")
         self.settle()
-        self.assertNotIn(CR_EVENT, [c for s in self.acs.sessions for c in codes(s)])
+        with_cr = [s for s in self.acs.sessions if CR_EVENT in codes(s)]
+        self.assertEqual(len(with_cr), 1, [codes(s) for s in self.acs.sessions])
+        status = ctl_command(self.ctl_path, "status")
+        self.assertIn("cr_xmpp_accepted=1 cr_xmpp_coalesced=2 cr_xmpp_refused=0", status)
 
     def test_rate_limit_is_503(self):
-        self.start(rate_interval=3600)
+        self.start(rate_interval=3600, rate_burst=3)
         self.wait_login()
         self.settle()
         acs = self.client()

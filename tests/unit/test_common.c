@@ -171,6 +171,83 @@ static void test_escape_line(void **state)
     buf_free(&b);
 }
 
+static int count_lines(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+static char *ring(void)
+{
+    size_t len;
+    return log_ring_text(&len);
+}
+
+/* The first occurrence at once, repeats within the interval counted, one summary line when
+ * it is over (by the flush timer, or by the next occurrence); 0 logs every one. */
+static void test_log_limited_counts_repeats(void **state)
+{
+    log_setup(LOG_TARGET_STDERR, LOG_LVL_INFO, false);
+    log_ring_setup(50);
+    log_set_repeat_interval(60);
+    struct log_limit l = {0};
+    assert_false(log_limited(&l, LOG_LVL_WARN, "test", "refused %d", 1));
+    for (int i = 2; i <= 5; i++)
+        assert_true(log_limited(&l, LOG_LVL_WARN, "test", "refused %d", i));
+    assert_true(log_limit_due(&l) > 59 && log_limit_due(&l) <= 60);
+    log_limit_flush(&l); /* not due yet: nothing */
+    char *text = ring();
+    assert_int_equal(count_lines(text, "[test] refused"), 1);
+    assert_non_null(strstr(text, "warn  [test] refused 1\n"));
+    free(text);
+
+    l.since -= 61; /* the interval is over: the timer flushes */
+    log_limit_flush(&l);
+    text = ring();
+    assert_non_null(strstr(text, "warn  [test] refused 5 (4 more in the last 60 s)\n"));
+    assert_int_equal(count_lines(text, "[test] refused"), 2);
+    free(text);
+    assert_int_equal(log_limit_due(&l), -1);
+
+    /* a new interval began with the summary: a repeat is held, then summed up alone */
+    assert_true(log_limited(&l, LOG_LVL_WARN, "test", "refused %d", 6));
+    l.since -= 61;
+    log_limit_flush(&l);
+    l.since -= 61;
+    log_limit_flush(&l); /* nothing held: the interval closes without a line */
+    text = ring();
+    assert_non_null(strstr(text, "refused 6 (1 more in the last 60 s)\n"));
+    assert_int_equal(count_lines(text, "[test] refused"), 3);
+    free(text);
+    assert_false(log_limited(&l, LOG_LVL_WARN, "test", "refused %d", 7));
+
+    /* no timer: the next occurrence after the interval writes the count first */
+    assert_true(log_limited(&l, LOG_LVL_WARN, "test", "refused %d", 8));
+    l.since -= 61;
+    assert_false(log_limited(&l, LOG_LVL_WARN, "test", "refused %d", 9));
+    text = ring();
+    const char *sum = strstr(text, "refused 8 (1 more in the last 60 s)\n");
+    const char *nine = strstr(text, "refused 9\n");
+    assert_non_null(sum);
+    assert_non_null(nine);
+    assert_true(sum < nine);
+    assert_int_equal(count_lines(text, "[test] refused"), 6);
+    free(text);
+
+    log_set_repeat_interval(0);
+    struct log_limit every = {0};
+    for (int i = 0; i < 3; i++)
+        assert_false(log_limited(&every, LOG_LVL_INFO, "test", "each %d", i));
+    assert_int_equal(log_limit_due(&every), -1);
+    text = ring();
+    assert_int_equal(count_lines(text, "[test] each"), 3);
+    free(text);
+    log_set_repeat_interval(60);
+    log_ring_setup(0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_xml_chars),
         cmocka_unit_test(test_buf_xml_replaces_what_xml_cannot_hold),
         cmocka_unit_test(test_escape_line),
+        cmocka_unit_test(test_log_limited_counts_repeats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
