@@ -21,12 +21,20 @@
  * then the figures right after the burst and again after AFTER ordinary sessions: what the
  * daemon keeps once the large messages are gone.
  *
+ * At the end the daemon gets SIGTERM and must exit with status 0: in a sanitizer build
+ * (LeakSanitizer reports leaks at exit) or under a wrapper such as valgrind with
+ * --error-exitcode, that makes the run a leak check of the same path.
+ *
  * Usage: bench_soak [--quick] [--sessions N] [--every K] [--hostile H] [--after A] [PROXIERD]
- * (PROXIERD defaults to $PROXIERD). Defaults: 10,000 sessions, figures every 1,000, 10 large
- * messages, 10 sessions after them; about 2-3 minutes on a laptop. --quick (the ctest smoke
- * entry): 300 sessions, every 100, 4 large messages. The long run by hand:
+ *                   [-- WRAPPER ARGS...]
+ * (PROXIERD defaults to $PROXIERD; a wrapper runs it, e.g. "-- valgrind --leak-check=full
+ * --error-exitcode=9": the figures are then the wrapper's). Defaults: 10,000 sessions,
+ * figures every 1,000, 10 large messages, 10 sessions after them; about 5 minutes on a
+ * 2-core machine. --quick (the ctest smoke entry): 300 sessions, every 100, 4 large
+ * messages. The long run by hand (a Release or RelWithDebInfo build, not the sanitizer one):
  *   build/tests/bench/bench_soak build/proxier/proxierd
- * Prints figures; it fails only when the sessions do not go as described above.
+ * Prints figures; it fails only when the sessions do not go as described above or the daemon
+ * does not exit cleanly.
  */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -47,7 +55,8 @@
 
 #define CR_USER "soakuser"
 #define CR_PASS "soakpass"
-#define WATCHDOG_MS 15000.0 /* no session ended for this long: the run failed */
+#define WATCHDOG_MS 15000.0       /* no session ended for this long: the run failed ... */
+#define WRAPPED_SLOWDOWN 10       /* ... or ten times that under a wrapper (valgrind) */
 #define LARGE_INVALID_NAMES 72000 /* (a): 3.7 MB, beyond SOAP_MAX_ITEMS */
 #define LARGE_VALID_NAMES 19000   /* (b): within SOAP_MAX_ITEMS */
 #define LARGE_NAME "Device.DeviceInfo.SoftwareVersion"
@@ -75,17 +84,18 @@ struct acs {
     struct event *watchdog, *next_cr;
     unsigned port, cr_port;
     pid_t child;
+    double watchdog_ms;
     char cr_path[128]; /* learnt from the first Inform's ConnectionRequestURL */
 
     /* the plan */
     size_t sessions, every, hostile, after;
     /* progress */
-    size_t ended;          /* sessions ended, the BOOTSTRAP one included */
+    size_t ended; /* sessions ended, the BOOTSTRAP one included */
     size_t cr_sessions, periodic_sessions, crs_refused;
     size_t large_faults, large_answers; /* 9003 faults, GetParameterValuesResponses */
     bool in_session;
     enum step step;
-    bool large_session;    /* this session gets a large message */
+    bool large_session; /* this session gets a large message */
     size_t large_sent;
     double last_end;
 
@@ -305,8 +315,8 @@ static int read_status(int fd, char *nonce, size_t nonce_size)
 static int send_get(int fd, const char *path, const char *auth)
 {
     char req[1024];
-    int len = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%s\r\n",
-                       path, auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "");
+    int len = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%s\r\n", path,
+                       auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "");
     return write(fd, req, (size_t)len) == len ? 0 : -1;
 }
 
@@ -320,8 +330,8 @@ static int connection_request(unsigned port, const char *path)
     char nonce[128] = "", resp[DIGEST_HEX_MAX], auth[640];
     if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 || send_get(fd, path, NULL) ||
         read_status(fd, nonce, sizeof(nonce)) != 401 ||
-        digest_response(DIGEST_MD5, CR_USER, "proxierd", CR_PASS, "GET", path, nonce,
-                        "00000001", "soakcn", resp) != 0)
+        digest_response(DIGEST_MD5, CR_USER, "proxierd", CR_PASS, "GET", path, nonce, "00000001",
+                        "soakcn", resp) != 0)
         goto exit;
     snprintf(auth, sizeof(auth),
              "Digest username=\"" CR_USER "\", realm=\"proxierd\", nonce=\"%s\", uri=\"%s\", "
@@ -359,8 +369,8 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
     if (waitpid(a->child, &status, WNOHANG) == a->child) {
         a->child = 0;
         acs_fail(a, "proxierd exited");
-    } else if (bench_now_ms() - a->last_end > WATCHDOG_MS) {
-        acs_fail(a, "no session ended for 15 s");
+    } else if (bench_now_ms() - a->last_end > a->watchdog_ms) {
+        acs_fail(a, "no session ended in time (watchdog)");
     }
 }
 
@@ -387,17 +397,41 @@ static int build_requests(struct acs *a)
     return rc || !a->rows ? -1 : 0;
 }
 
-static pid_t start_proxierd(const char *exe, struct acs *a, const char *db)
+#define MAX_WRAPPER_ARGS 32
+
+static pid_t start_proxierd(const char *exe, struct acs *a, const char *db, char **wrapper,
+                            int n_wrapper)
 {
     char acs_url[64], port[16];
     snprintf(acs_url, sizeof(acs_url), "http://127.0.0.1:%u/acs", a->port);
     snprintf(port, sizeof(port), "%u", a->cr_port);
-    char *argv[] = {(char *)exe, "--acs-url", acs_url, "--cr-port", port,
-                    "--cr-username", CR_USER, "--cr-password", CR_PASS, "--db", (char *)db,
-                    "--log-level", "error",
-                    "--set", "connection_request.address=127.0.0.1",
-                    "--set", "connection_request.rate_interval=0",
-                    "--set", "cwmp.periodic_inform_interval=2", NULL};
+    char *daemon[] = {(char *)exe,
+                      "--acs-url",
+                      acs_url,
+                      "--cr-port",
+                      port,
+                      "--cr-username",
+                      CR_USER,
+                      "--cr-password",
+                      CR_PASS,
+                      "--db",
+                      (char *)db,
+                      "--log-level",
+                      "error",
+                      "--set",
+                      "connection_request.address=127.0.0.1",
+                      "--set",
+                      "connection_request.rate_interval=0",
+                      "--set",
+                      "cwmp.periodic_inform_interval=2"};
+    size_t n_daemon = sizeof(daemon) / sizeof(daemon[0]);
+    char *argv[MAX_WRAPPER_ARGS + sizeof(daemon) / sizeof(daemon[0]) + 1];
+    int argc = 0;
+    for (int i = 0; i < n_wrapper && i < MAX_WRAPPER_ARGS; i++)
+        argv[argc++] = wrapper[i];
+    for (size_t i = 0; i < n_daemon; i++)
+        argv[argc++] = daemon[i];
+    argv[argc] = NULL;
     return bench_spawn(argv);
 }
 
@@ -468,22 +502,26 @@ static void report(const struct acs *a, const char *exe, double seconds)
     long grew = last->rss_anon - first->rss_anon;
     printf("summary: bench_soak ordinary sessions %zu..%zu: RssAnon %ld -> %ld kB (%+ld kB, "
            "%.1f bytes per session)\n",
-           a->n_rows ? a->every : 0, a->n_rows * a->every, first->rss_anon, last->rss_anon,
-           grew, span ? grew * 1024.0 / (double)span : 0.0);
+           a->n_rows ? a->every : 0, a->n_rows * a->every, first->rss_anon, last->rss_anon, grew,
+           span ? grew * 1024.0 / (double)span : 0.0);
     printf("summary: bench_soak after %zu large messages and %zu sessions: RssAnon %ld kB "
            "(%+ld kB), VmRSS %ld kB, VmHWM %ld kB\n",
            a->hostile, a->after, a->later.rss_anon, a->later.rss_anon - last->rss_anon,
            a->later.vm_rss, a->later.vm_hwm);
 }
 
-static int parse_args(int argc, char **argv, struct acs *a, const char **exe)
+static int parse_args(int argc, char **argv, struct acs *a, const char **exe, int *wrapper_at)
 {
     for (int i = 1; i < argc; i++) {
-        size_t *opt = !strcmp(argv[i], "--sessions") ? &a->sessions
-                      : !strcmp(argv[i], "--every")  ? &a->every
+        if (!strcmp(argv[i], "--")) {
+            *wrapper_at = i + 1;
+            break;
+        }
+        size_t *opt = !strcmp(argv[i], "--sessions")  ? &a->sessions
+                      : !strcmp(argv[i], "--every")   ? &a->every
                       : !strcmp(argv[i], "--hostile") ? &a->hostile
-                      : !strcmp(argv[i], "--after")  ? &a->after
-                                                     : NULL;
+                      : !strcmp(argv[i], "--after")   ? &a->after
+                                                      : NULL;
         if (opt && i + 1 < argc) {
             *opt = strtoul(argv[++i], NULL, 10);
         } else if (!strcmp(argv[i], "--quick")) {
@@ -498,16 +536,21 @@ static int parse_args(int argc, char **argv, struct acs *a, const char **exe)
     }
     if (!*exe)
         *exe = getenv("PROXIERD");
-    return a->sessions > 0 && a->every > 0 && *exe && *exe[0] ? 0 : -1;
+    return a->sessions > 0 && a->every > 0 && *exe && *exe[0] &&
+                   argc - *wrapper_at <= MAX_WRAPPER_ARGS
+               ? 0
+               : -1;
 }
 
 int main(int argc, char **argv)
 {
     struct acs a = {.sessions = 10000, .every = 1000, .hostile = 10, .after = 10};
     const char *exe = NULL;
-    if (parse_args(argc, argv, &a, &exe) != 0) {
+    int wrapper_at = argc;
+    if (parse_args(argc, argv, &a, &exe, &wrapper_at) != 0) {
         fprintf(stderr, "usage: bench_soak [--quick] [--sessions N] [--every K] [--hostile H] "
-                        "[--after A] [PROXIERD]   (or PROXIERD in the environment)\n");
+                        "[--after A] [PROXIERD] [-- WRAPPER ARGS...]   (or PROXIERD in the "
+                        "environment)\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -520,12 +563,21 @@ int main(int argc, char **argv)
         goto exit;
     }
     double t0 = bench_now_ms();
-    a.child = start_proxierd(exe, &a, db);
+    bool wrapped = wrapper_at < argc;
+    a.watchdog_ms = WATCHDOG_MS * (wrapped ? WRAPPED_SLOWDOWN : 1);
+    a.child = start_proxierd(exe, &a, db, argv + wrapper_at, argc - wrapper_at);
     event_base_dispatch(a.base);
-    bench_stop(a.child);
+    int status = bench_stop_within(a.child, wrapped ? 120.0 : 10.0);
     if (a.error[0] || a.later.vm_rss == 0) {
         fprintf(stderr, "bench_soak: %s (after %zu sessions)\n",
                 a.error[0] ? a.error : "interrupted", a.ended);
+        goto exit;
+    }
+    if (status != 0) {
+        fprintf(stderr,
+                "bench_soak: proxierd%s did not exit cleanly after SIGTERM (status %d):"
+                " see the leak or error report above\n",
+                wrapped ? " (wrapped)" : "", status);
         goto exit;
     }
     report(&a, exe, (bench_now_ms() - t0) / 1000.0);
