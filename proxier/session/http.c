@@ -526,6 +526,7 @@ static void conn_finish(struct http_conn *c, CURLcode rc)
         res.body = c->resp.data ? c->resp.data : "";
         res.body_len = c->resp.len;
     }
+    res.received = c->resp.len;
     curl_easy_getinfo(c->easy, CURLINFO_CONTENT_TYPE, &res.content_type);
     res.effective_url = c->url;
     res.redirects = c->redirects;

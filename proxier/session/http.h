@@ -67,6 +67,8 @@ struct http_result {
     long status;          /* HTTP status of the final response (after redirects), 0 if none */
     const char *body;     /* NUL-terminated; valid during the callback only */
     size_t body_len;
+    size_t received;      /* response body bytes received, also when the POST failed (a
+                           * response too large stops at HTTP_MAX_RESPONSE) */
     const char *content_type;
     const char *effective_url; /* the URL that answered (after redirects) */
     unsigned redirects;   /* redirects followed so far in this connection */

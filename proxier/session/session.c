@@ -23,6 +23,7 @@
 #include "proxier/common/buf.h"
 #include "proxier/common/err.h"
 #include "proxier/common/log.h"
+#include "proxier/common/mem.h"
 #include "proxier/core/config.h"
 #include "proxier/core/endpoint.h"
 #include "proxier/core/events.h"
@@ -31,6 +32,13 @@
 #include "proxier/rpc/rpc.h"
 #include "proxier/session/http.h"
 #include "proxier/soap/soap.h"
+
+/* A session that sent or received a message at least this large gives the heap's free pages
+ * back to the system when it is freed (common/mem.h). 256 KiB: an ordinary session's messages
+ * (an Inform, a GetParameterValuesResponse of the whole gateway model) stay well below, and
+ * libxml2's tree of a message is several times its size; glibc serves blocks above 128 KiB
+ * with mmap until the first such block is freed. */
+#define SESSION_RELEASE_AFTER_BYTES (256u * 1024)
 
 enum session_state { S_COLLECTING, S_INFORM_SENT, S_RUNNING, S_ENDED };
 
@@ -64,6 +72,7 @@ struct session {
     bool final_empty_sent;      /* empty POST sent while HoldRequests was false */
     struct rpc_call *rpc;       /* ACS request being answered */
     unsigned acs_requests;
+    size_t largest_message;     /* bytes of the largest message sent or received */
 };
 
 static void session_post(struct session *s, const char *body, size_t len, const char *action);
@@ -393,8 +402,15 @@ static void request_delivered(struct session *s, struct cpe_request *r)
 
 static void on_http_done(void *arg, const struct http_result *res);
 
+static void note_message_size(struct session *s, size_t len)
+{
+    if (len > s->largest_message)
+        s->largest_message = len;
+}
+
 static void session_post(struct session *s, const char *body, size_t len, const char *action)
 {
+    note_message_size(s, len);
     log_trace_soap(s->ep->key, ">>", body, len);
     if (http_conn_post(s->conn, body, len, action, on_http_done, s) != 0)
         session_finish(s, false, "HTTP client refused the request");
@@ -561,6 +577,7 @@ static void on_http_done(void *arg, const struct http_result *res)
 {
     struct session *s = arg;
     char why[512];
+    note_message_size(s, res->received);
     if (res->error) {
         snprintf(why, sizeof(why), "HTTP transport: %s",
                  res->error_text ? res->error_text : "error");
@@ -680,5 +697,11 @@ void session_free(struct session *s)
     for (size_t i = 0; i < s->n_changed; i++)
         free(s->changed[i]);
     free(s->changed);
+    size_t largest = s->largest_message;
     free(s);
+    /* Everything the large message left is free now: the response buffer and curl's handle
+     * went with the connection, the parsed envelope when its reply was handled. */
+    if (largest >= SESSION_RELEASE_AFTER_BYTES && mem_release_free())
+        LOG_DEBUG("session", "free memory returned to the system after a %zu-byte message",
+                  largest);
 }

@@ -137,7 +137,7 @@ pid_t bench_spawn(char *const argv[])
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
-        execv(argv[0], argv);
+        execvp(argv[0], argv);
         perror(argv[0]);
         _exit(127);
     }
@@ -146,17 +146,26 @@ pid_t bench_spawn(char *const argv[])
 
 void bench_stop(pid_t pid)
 {
+    bench_stop_within(pid, 5.0);
+}
+
+int bench_stop_within(pid_t pid, double seconds)
+{
     int status;
     if (pid <= 0)
-        return;
+        return -1;
     kill(pid, SIGTERM);
-    for (int i = 0; i < 500; i++) {
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            return;
+    for (double waited = 0; waited < seconds; waited += 0.01) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        if (r < 0)
+            return -1;
         usleep(10000);
     }
     kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
+    return -1;
 }
 
 unsigned bench_free_port(int type)

@@ -36,10 +36,14 @@ void bench_remove_tree(const char *dir);
  * names. Returns 0, or -1 if the buffer could not grow. */
 int bench_gpv_request(struct buf *out, const char *id, const char *const *names, size_t n);
 
-/* Start a program (argv[0] is its path) as a child; -1 if fork failed. */
+/* Start a program (argv[0] is its path, or a name looked up in PATH) as a child; -1 if
+ * fork failed. */
 pid_t bench_spawn(char *const argv[]);
 /* SIGTERM the child, SIGKILL it if it has not exited within 5 s, and reap it. */
 void bench_stop(pid_t pid);
+/* The same with a grace of `seconds` (a daemon under valgrind needs time for its leak
+ * report); its exit status (0..255), or -1 if it died of a signal or pid was not a child. */
+int bench_stop_within(pid_t pid, double seconds);
 /* A loopback port of the given socket type (SOCK_STREAM, SOCK_DGRAM) free a moment ago. */
 unsigned bench_free_port(int type);
 
