@@ -247,7 +247,7 @@ static void announce(struct xfer *x)
         x->event_id = ANNOUNCED_AUTONOMOUS;
         endpoint_begin(ep);
         save(x);
-            endpoint_add_event(ep, EV_AUTONOMOUS, "");
+        endpoint_add_event(ep, EV_AUTONOMOUS, "");
         if (endpoint_commit(ep) != 0)
             LOG_WARN("transfer", "%s: the completion of transfer %lld is not durable", ep->key,
                      (long long)x->id);
