@@ -98,7 +98,6 @@ I_KILL9 = "I:events:Durability::test_kill_9_during_the_inform_loses_no_event"
 I_ROW8 = "I:restart_policy:RestartPolicy::test_each_table_8_row_after_kill_9"
 I_CR_KILL9 = "I:restart_policy:RestartPolicy::test_a_connection_request_is_not_sent_again_after_kill_9"
 I_RO_CACHE = "I:restart_policy:ReadOnlyCache::test_events_the_cache_cannot_store_still_go_in_the_inform"
-I_CAMPAIGN = "I:kill9_campaign:Campaign::test_kill_9_at_random_moments_keeps_table_8"
 I_KILL9_VALUES = "I:events:Durability::test_values_set_by_the_acs_survive_kill_9"
 I_FORCED_ACTIVE = "I:notify:Notifications::test_forced_active_parameter_starts_a_session_with_value_change"
 I_PASSIVE = "I:notify:Notifications::test_passive_change_rides_on_the_next_inform_once"
@@ -550,13 +549,13 @@ ROWS = {
     "R178": (MET, ev(I_REBOOT_AFTER), "Reboot/FactoryReset run after the session"),
     "R179": (MET, ev(I_HTTPERR, I_RETRYCOUNT, I_DROP_REQUEST), ""),
     # 3.7.1.5
-    "R180": (MET, ev(I_KILL9, I_RETRYCOUNT, I_CAMPAIGN, I_RO_CACHE), "durable queue in the "
+    "R180": (MET, ev(I_KILL9, I_RETRYCOUNT, I_RO_CACHE), "durable queue in the "
              "cache, each event in one transaction with the state change that caused it; an "
              "event the cache cannot store is kept in memory and still sent"),
     "R181": (MET, ev(I_FORCED_ACTIVE, I_DURING), "session_wanted starts the next session after "
              "the current one"),
     "R182": (MET, ev(I_HTTPERR), "events leave the queue only on InformResponse"),
-    "R183": (MET, ev(I_HTTPERR, I_REBOOT, I_CAMPAIGN, I_RO_CACHE), "a delivered event the "
+    "R183": (MET, ev(I_HTTPERR, I_REBOOT, I_RO_CACHE), "a delivered event the "
              "cache cannot delete is hidden in memory"),
     "R184": (NA, [], "binds the ACS"),
     "R185": (MET, ev(U_TABLE8, I_ROW8), "events.c policies[], at_restart column per code"),
@@ -570,10 +569,10 @@ ROWS = {
     "R190": (MET, ev(U_TABLE8, I_RESTART_BOOT, I_ROW8), "discarded_on_restart at "
              "endpoint_start"),
     "R191": (MET, ev(U_TABLE8, I_ROW8), "kept across a kill -9"),
-    "R192": (MET, ev(U_TABLE8, I_ROW8, I_CAMPAIGN), "kept across a kill -9; fired in one "
+    "R192": (MET, ev(U_TABLE8, I_ROW8), "kept across a kill -9; fired in one "
              "transaction with its M ScheduleInform"),
     "R193": (MET, ev(U_TABLE8, I_PASSIVE_REBOOT), "4 VALUE CHANGE: retried until reboot"),
-    "R194": (MET, ev(U_TABLE8, H_CR_FAILED, I_CR_KILL9, I_ROW8, I_CAMPAIGN), "dropped with "
+    "R194": (MET, ev(U_TABLE8, H_CR_FAILED, I_CR_KILL9, I_ROW8), "dropped with "
              "its failed session and at every start (also after a kill -9); the retry does not "
              "carry it"),
     "R195": (MET, ev(U_TABLE8, T_WEB, T_KILL9), "kept until its last TransferComplete is "
@@ -586,9 +585,9 @@ ROWS = {
     "R198": (NA, [], "Software Module Management not offered"),
     "R199": (NA, [], "Software Module Management not offered"),
     "R200": (NA, [], "WAKEUP / StandbyPolicy not offered"),
-    "R201": (MET, ev(I_REBOOT, U_TABLE8, I_ROW8, I_CAMPAIGN), "queued in one transaction "
+    "R201": (MET, ev(I_REBOOT, U_TABLE8, I_ROW8), "queued in one transaction "
              "with forgetting the Reboot's CommandKey"),
-    "R202": (MET, ev(I_SCHED_RESTART, U_TABLE8, I_ROW8, I_CAMPAIGN), ""),
+    "R202": (MET, ev(I_SCHED_RESTART, U_TABLE8, I_ROW8), ""),
     "R203": (MET, ev(U_TABLE8, T_WEB, T_FAULTS), "deleted with the TransferCompleteResponse "
              "of its transfer"),
     "R204": (MET, ev(U_TABLE8, T_SCHED), "as R203"),
@@ -1069,14 +1068,14 @@ TABLE8 = [
     ("2 PERIODIC", "Single", "InformResponse", "never discarded (except BOOTSTRAP)", MET,
      [I_PERIODIC, U_TABLE8, I_ROW8], "kept across a kill -9"),
     ("3 SCHEDULED", "Single", "InformResponse", "never discarded (except BOOTSTRAP)", MET,
-     [I_SCHED, I_SCHED_TWO, I_ROW8, I_CAMPAIGN], "always with M ScheduleInform: both and "
+     [I_SCHED, I_SCHED_TWO, I_ROW8], "always with M ScheduleInform: both and "
      "the schedule list in one transaction"),
     ("4 VALUE CHANGE", "Single", "InformResponse", "retry until reboot; discarded on BOOTSTRAP",
      MET, [I_FORCED_ACTIVE, I_PASSIVE, I_PASSIVE_REBOOT], ""),
     ("5 KICKED (deprecated)", "Single", "KickedResponse", "MAY retry", NA, [],
      "Annex D not offered; policy row in events.c"),
     ("6 CONNECTION REQUEST", "Single", "InformResponse", "MUST NOT retry", MET,
-     [H_CURL, G_CR, X_CR, U_TABLE8, H_CR_FAILED, I_CR_KILL9, I_ROW8, I_CAMPAIGN],
+     [H_CURL, G_CR, X_CR, U_TABLE8, H_CR_FAILED, I_CR_KILL9, I_ROW8],
      "produced by the three transports; dropped when its session fails (session_finish) and "
      "at every start, a kill -9 included (at_restart)"),
     ("7 TRANSFER COMPLETE", "Single", "TransferCompleteResponse",
@@ -1097,10 +1096,10 @@ TABLE8 = [
     ("13 WAKEUP", "Single", "InformResponse", "retry until reboot; discarded on BOOTSTRAP", NA,
      [], "standby not offered; never produced"),
     ("M Reboot", "Multiple", "InformResponse", "never discarded (except BOOTSTRAP)", MET,
-     [I_REBOOT, I_ROW8, I_CAMPAIGN], "CommandKey kept across the reboot; queued in one "
+     [I_REBOOT, I_ROW8], "CommandKey kept across the reboot; queued in one "
      "transaction with forgetting it"),
     ("M ScheduleInform", "Multiple", "InformResponse", "never discarded (except BOOTSTRAP)", MET,
-     [I_SCHED_TWO, I_SCHED_RESTART, I_ROW8, I_CAMPAIGN], ""),
+     [I_SCHED_TWO, I_SCHED_RESTART, I_ROW8], ""),
     ("M Download", "Multiple", "TransferCompleteResponse", "never discarded (except BOOTSTRAP)",
      MET, [T_WEB, T_FAULTS, U_TABLE8], "with the CommandKey; one per transfer"),
     ("M ScheduleDownload", "Multiple", "TransferCompleteResponse",
