@@ -95,6 +95,9 @@ I_SCHED_RESTART = "I:events:Scheduled::test_a_scheduled_inform_survives_a_restar
 I_SCHED_TWO = "I:events:Scheduled::test_two_schedule_informs_give_two_m_events_and_one_scheduled"
 I_PERIODIC = "I:events:Periodic::test_periodic_informs_follow_the_interval_the_acs_sets"
 I_KILL9 = "I:events:Durability::test_kill_9_during_the_inform_loses_no_event"
+I_ROW8 = "I:restart_policy:RestartPolicy::test_each_table_8_row_after_kill_9"
+I_CR_KILL9 = "I:restart_policy:RestartPolicy::test_a_connection_request_is_not_sent_again_after_kill_9"
+I_RO_CACHE = "I:restart_policy:ReadOnlyCache::test_events_the_cache_cannot_store_still_go_in_the_inform"
 I_KILL9_VALUES = "I:events:Durability::test_values_set_by_the_acs_survive_kill_9"
 I_FORCED_ACTIVE = "I:notify:Notifications::test_forced_active_parameter_starts_a_session_with_value_change"
 I_PASSIVE = "I:notify:Notifications::test_passive_change_rides_on_the_next_inform_once"
@@ -576,13 +579,16 @@ ROWS = {
     "R178": (MET, ev(I_REBOOT_AFTER), "Reboot/FactoryReset run after the session"),
     "R179": (MET, ev(I_HTTPERR, I_RETRYCOUNT, I_DROP_REQUEST), ""),
     # 3.7.1.5
-    "R180": (MET, ev(I_KILL9, I_RETRYCOUNT), "durable queue in the cache"),
+    "R180": (MET, ev(I_KILL9, I_RETRYCOUNT, I_RO_CACHE), "durable queue in the "
+             "cache, each event in one transaction with the state change that caused it; an "
+             "event the cache cannot store is kept in memory and still sent"),
     "R181": (MET, ev(I_FORCED_ACTIVE, I_DURING), "session_wanted starts the next session after "
              "the current one"),
     "R182": (MET, ev(I_HTTPERR), "events leave the queue only on InformResponse"),
-    "R183": (MET, ev(I_HTTPERR, I_REBOOT), ""),
+    "R183": (MET, ev(I_HTTPERR, I_REBOOT, I_RO_CACHE), "a delivered event the "
+             "cache cannot delete is hidden in memory"),
     "R184": (NA, [], "binds the ACS"),
-    "R185": (MET, ev(U_TABLE8), "events.c policies[]"),
+    "R185": (MET, ev(U_TABLE8, I_ROW8), "events.c policies[], at_restart column per code"),
     "R186": (MET, ev(I_RETRYCOUNT), ""),
     "R187": (MET, ev(U_TABLE8, T_WEB, T_AUTO), "Table 8 is data (events.c); every event we "
              "produce is produced, including 7/10 confirmed by (Autonomous)TransferComplete"
@@ -590,12 +596,15 @@ ROWS = {
     "R188": (MET, ev(I_FIRST, I_FR, I_URL_BOOTSTRAP), "first start, factory reset, URL change"),
     "R189": (MET, ev(I_BADV, I_KILL9, U_TABLE8), "BOOTSTRAP survives failures and kill -9; the "
              "others are discarded on BOOTSTRAP (endpoint_add_event)"),
-    "R190": (MET, ev(U_TABLE8, I_RESTART_BOOT), "discarded_on_reboot at endpoint_start"),
-    "R191": (MET, ev(U_TABLE8), ""),
-    "R192": (MET, ev(U_TABLE8), ""),
+    "R190": (MET, ev(U_TABLE8, I_RESTART_BOOT, I_ROW8), "discarded_on_restart at "
+             "endpoint_start"),
+    "R191": (MET, ev(U_TABLE8, I_ROW8), "kept across a kill -9"),
+    "R192": (MET, ev(U_TABLE8, I_ROW8), "kept across a kill -9; fired in one "
+             "transaction with its M ScheduleInform"),
     "R193": (MET, ev(U_TABLE8, I_PASSIVE_REBOOT), "4 VALUE CHANGE: retried until reboot"),
-    "R194": (MET, ev(U_TABLE8, H_CR_FAILED), "dropped with its failed session; the retry "
-             "does not carry it"),
+    "R194": (MET, ev(U_TABLE8, H_CR_FAILED, I_CR_KILL9, I_ROW8), "dropped with "
+             "its failed session and at every start (also after a kill -9); the retry does not "
+             "carry it"),
     "R195": (MET, ev(U_TABLE8, T_WEB, T_KILL9), "kept until its last TransferComplete is "
              "answered (session.c request_delivered), also while an M event of a transfer "
              "that ended during the session waits; stored in the cache"),
@@ -606,8 +615,9 @@ ROWS = {
     "R198": (NA, [], "Software Module Management not offered"),
     "R199": (NA, [], "Software Module Management not offered"),
     "R200": (NA, [], "WAKEUP / StandbyPolicy not offered"),
-    "R201": (MET, ev(I_REBOOT, U_TABLE8), ""),
-    "R202": (MET, ev(I_SCHED_RESTART, U_TABLE8), ""),
+    "R201": (MET, ev(I_REBOOT, U_TABLE8, I_ROW8), "queued in one transaction "
+             "with forgetting the Reboot's CommandKey"),
+    "R202": (MET, ev(I_SCHED_RESTART, U_TABLE8, I_ROW8), ""),
     "R203": (MET, ev(U_TABLE8, T_WEB, T_FAULTS), "deleted with the TransferCompleteResponse "
              "of its transfer"),
     "R204": (MET, ev(U_TABLE8, T_SCHED), "as R203"),
@@ -1084,18 +1094,21 @@ TABLE8 = [
     ("0 BOOTSTRAP", "Single", "InformResponse", "never discarded; discards all others",
      MET, [I_FIRST, I_FR, I_URL_BOOTSTRAP, I_KILL9], "endpoint_add_event, endpoint_start"),
     ("1 BOOT", "Single", "InformResponse", "retry until reboot", MET,
-     [I_RESTART_BOOT, U_TABLE8], ""),
+     [I_RESTART_BOOT, U_TABLE8, I_ROW8, I_RO_CACHE], "dropped at start, a new one queued; "
+     "sent from memory when the cache is read-only"),
     ("2 PERIODIC", "Single", "InformResponse", "never discarded (except BOOTSTRAP)", MET,
-     [I_PERIODIC, U_TABLE8], ""),
+     [I_PERIODIC, U_TABLE8, I_ROW8], "kept across a kill -9"),
     ("3 SCHEDULED", "Single", "InformResponse", "never discarded (except BOOTSTRAP)", MET,
-     [I_SCHED, I_SCHED_TWO], "always with M ScheduleInform"),
+     [I_SCHED, I_SCHED_TWO, I_ROW8], "always with M ScheduleInform: both and "
+     "the schedule list in one transaction"),
     ("4 VALUE CHANGE", "Single", "InformResponse", "retry until reboot; discarded on BOOTSTRAP",
      MET, [I_FORCED_ACTIVE, I_PASSIVE, I_PASSIVE_REBOOT], ""),
     ("5 KICKED (deprecated)", "Single", "KickedResponse", "MAY retry", NA, [],
      "Annex D not offered; policy row in events.c"),
-    ("6 CONNECTION REQUEST", "Single", "InformResponse", "MUST NOT retry", UNTESTED,
-     [H_CURL, G_CR, X_CR, U_TABLE8], "produced by the three transports; the discard when its "
-     "session fails (session_finish) has no test"),
+    ("6 CONNECTION REQUEST", "Single", "InformResponse", "MUST NOT retry", MET,
+     [H_CURL, G_CR, X_CR, U_TABLE8, H_CR_FAILED, I_CR_KILL9, I_ROW8],
+     "produced by the three transports; dropped when its session fails (session_finish) and "
+     "at every start, a kill -9 included (at_restart)"),
     ("7 TRANSFER COMPLETE", "Single", "TransferCompleteResponse",
      "never discarded (except BOOTSTRAP)", MET, [T_WEB, T_KILL9, U_TABLE8],
      "deleted after the session's last TransferCompleteResponse, kept while another M event "
@@ -1114,9 +1127,10 @@ TABLE8 = [
     ("13 WAKEUP", "Single", "InformResponse", "retry until reboot; discarded on BOOTSTRAP", NA,
      [], "standby not offered; never produced"),
     ("M Reboot", "Multiple", "InformResponse", "never discarded (except BOOTSTRAP)", MET,
-     [I_REBOOT], "CommandKey kept across the reboot"),
+     [I_REBOOT, I_ROW8], "CommandKey kept across the reboot; queued in one "
+     "transaction with forgetting it"),
     ("M ScheduleInform", "Multiple", "InformResponse", "never discarded (except BOOTSTRAP)", MET,
-     [I_SCHED_TWO, I_SCHED_RESTART], ""),
+     [I_SCHED_TWO, I_SCHED_RESTART, I_ROW8], ""),
     ("M Download", "Multiple", "TransferCompleteResponse", "never discarded (except BOOTSTRAP)",
      MET, [T_WEB, T_FAULTS, U_TABLE8], "with the CommandKey; one per transfer"),
     ("M ScheduleDownload", "Multiple", "TransferCompleteResponse",
@@ -1362,7 +1376,8 @@ def render(reqs, spec_rel):
 
     w("## Table 8: events\n")
     w("Policies are data in `proxier/core/events.c` (`policies[]`), applied by "
-      "`proxier/core/endpoint.c` (queue, BOOTSTRAP and reboot discards) and "
+      "`proxier/core/endpoint.c` and `queue.c` (queue, BOOTSTRAP and restart discards, one "
+      "transaction per state change and its events, memory fallback) and "
       "`proxier/session/session.c` (confirmation, \"not retried\" discard). Events are kept "
       "durably in the cache (SQLite) and confirmed by the InformResponse unless noted.\n")
     w("| event code | cumulative | confirmed by | retry/discard policy | status | evidence |\n"

@@ -75,6 +75,7 @@ fail:
 struct discard_ctx {
     struct endpoint *ep;
     bool (*match)(const struct cache_event *ev);
+    const char *why;
     int64_t *ids;
     size_t n, cap;
 };
@@ -84,6 +85,7 @@ static void collect_matching(void *arg, const struct cache_event *ev)
     struct discard_ctx *dc = arg;
     if (!dc->match(ev))
         return;
+    LOG_INFO("endpoint", "%s: event \"%s\" discarded %s", dc->ep->key, ev->code, dc->why);
     if (dc->n == dc->cap) {
         dc->cap = dc->cap ? dc->cap * 2 : 8;
         dc->ids = realloc(dc->ids, dc->cap * sizeof(*dc->ids));
@@ -91,15 +93,14 @@ static void collect_matching(void *arg, const struct cache_event *ev)
     dc->ids[dc->n++] = ev->id;
 }
 
-/* Delete every queued event that match() selects, in one transaction. */
-static void discard_events(struct endpoint *ep, bool (*match)(const struct cache_event *ev))
+/* Delete every queued event that match() selects (part of the caller's transaction). */
+static void discard_events(struct endpoint *ep, bool (*match)(const struct cache_event *ev),
+                           const char *why)
 {
-    struct discard_ctx dc = {.ep = ep, .match = match};
-    cache_event_list(ep->env.cache, ep->key, collect_matching, &dc);
-    cache_begin(ep->env.cache);
+    struct discard_ctx dc = {.ep = ep, .match = match, .why = why};
+    endpoint_event_list(ep, collect_matching, &dc);
     for (size_t i = 0; i < dc.n; i++)
-        cache_event_delete(ep->env.cache, ep->key, dc.ids[i]);
-    cache_commit(ep->env.cache);
+        endpoint_event_delete(ep, dc.ids[i]);
     free(dc.ids);
 }
 
@@ -108,28 +109,25 @@ static bool discarded_on_bootstrap(const struct cache_event *ev)
     return strcmp(ev->code, EV_BOOTSTRAP) != 0;
 }
 
-static bool discarded_on_reboot(const struct cache_event *ev)
+/* Table 8, applied at every start to what the previous run left: each code's own rule. */
+static bool discarded_on_restart(const struct cache_event *ev)
 {
-    return events_policy(ev->code)->retry == EV_RETRY_UNTIL_REBOOT;
+    return events_policy(ev->code)->at_restart == EV_RESTART_DISCARD;
 }
 
 int endpoint_add_event(struct endpoint *ep, const char *code, const char *command_key)
 {
-    const struct ev_policy *p = events_policy(code);
+    endpoint_begin(ep);
     if (strcmp(code, EV_BOOTSTRAP) == 0) {
         /* Table 8: all other undelivered events are discarded on BOOTSTRAP, and with
          * "4 VALUE CHANGE" its list of changed parameters. */
-        discard_events(ep, discarded_on_bootstrap);
+        discard_events(ep, discarded_on_bootstrap, "on BOOTSTRAP (Table 8)");
         cache_notify_clear(ep->env.cache, ep->key);
     }
-    if (p->multiple || !cache_event_has(ep->env.cache, ep->key, code)) {
-        if (cache_event_add(ep->env.cache, ep->key, code, command_key ? command_key : "",
-                            NULL) != CACHE_OK) {
-            LOG_ERROR("endpoint", "%s: cannot queue event %s: %s", ep->key, code,
-                      cache_errmsg(ep->env.cache));
+    int rc = endpoint_queue_event(ep, code, command_key, NULL);
+    endpoint_commit(ep);
+    if (rc != 0)
             return -1;
-        }
-    }
     LOG_INFO("endpoint", "%s: event \"%s\"%s%s", ep->key, code,
              command_key && *command_key ? " CommandKey " : "",
              command_key && *command_key ? command_key : "");
@@ -171,15 +169,15 @@ static void add_events_after_session(struct endpoint *ep, bool queue)
 void endpoint_inform_delivered(struct endpoint *ep, const int64_t *event_ids,
                                char *const *event_codes, size_t n)
 {
-    cache_begin(ep->env.cache);
+    endpoint_begin(ep);
     for (size_t i = 0; i < n; i++) {
         if (events_policy(event_codes[i])->confirm != EV_CONFIRM_INFORM)
             continue;
-        cache_event_delete(ep->env.cache, ep->key, event_ids[i]);
+        endpoint_event_delete(ep, event_ids[i]);
         if (strcmp(event_codes[i], EV_BOOTSTRAP) == 0)
             endpoint_setting_set(ep, SETTING_BOOTSTRAP_URL, mgmt_get(ep, "URL"));
     }
-    cache_commit(ep->env.cache);
+    endpoint_commit(ep);
 }
 
 /* ---- Sessions ---- */
@@ -288,7 +286,7 @@ static void count_event(void *arg, const struct cache_event *ev)
 static size_t queued_events(struct endpoint *ep)
 {
     struct count_ctx cc = {0};
-    cache_event_list(ep->env.cache, ep->key, count_event, &cc);
+    endpoint_event_list(ep, count_event, &cc);
     return cc.n;
 }
 
@@ -377,6 +375,10 @@ void endpoint_rearm_periodic(struct endpoint *ep)
 
 static void schedule_rearm(struct endpoint *ep);
 
+/* Firing is one transaction: the "M ScheduleInform" events, the list without them and
+ * "3 SCHEDULED" (a kill -9 between them would fire twice or lose "3 SCHEDULED"). If the cache
+ * cannot take it, the events are kept in memory and schedule_fired_upto stops the same
+ * requests firing again in this run. */
 static void schedule_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct endpoint *ep = arg;
@@ -385,6 +387,7 @@ static void schedule_cb(evutil_socket_t fd, short what, void *arg)
     time_t now = time(NULL);
     bool fired = false;
     char *save = NULL;
+    endpoint_begin(ep);
     for (char *line = list ? strtok_r(list, "\n", &save) : NULL; line;
          line = strtok_r(NULL, "\n", &save)) {
         char *tab = strchr(line, '\t');
@@ -394,15 +397,24 @@ static void schedule_cb(evutil_socket_t fd, short what, void *arg)
             buf_puts(&keep, "\n");
             continue;
         }
+        if (due <= ep->schedule_fired_upto)
+            continue; /* fired before, the cache could not forget it */
         /* Table 8: "3 SCHEDULED" goes with one "M ScheduleInform" per request. */
-        cache_event_add(ep->env.cache, ep->key, EV_M_SCHEDULE_INFORM, tab + 1, NULL);
+        endpoint_queue_event(ep, EV_M_SCHEDULE_INFORM, tab + 1, NULL);
         fired = true;
     }
     endpoint_setting_set(ep, SETTING_SCHEDULED, keep.len ? keep.data : NULL);
+    if (fired)
+        endpoint_queue_event(ep, EV_SCHEDULED, "", NULL);
+    endpoint_commit(ep);
+    if (now > ep->schedule_fired_upto)
+        ep->schedule_fired_upto = now;
     buf_free(&keep);
     free(list);
-    if (fired)
-        endpoint_add_event(ep, EV_SCHEDULED, "");
+    if (fired) {
+        LOG_INFO("endpoint", "%s: event \"%s\"", ep->key, EV_SCHEDULED);
+        endpoint_request_session(ep);
+    }
     schedule_rearm(ep);
 }
 
@@ -415,7 +427,7 @@ static void schedule_rearm(struct endpoint *ep)
     long long earliest = -1;
     for (char *p = list; *p;) {
         long long due = strtoll(p, NULL, 10);
-        if (earliest < 0 || due < earliest)
+        if (due > ep->schedule_fired_upto && (earliest < 0 || due < earliest))
             earliest = due;
         char *nl = strchr(p, '\n');
         if (!nl)
@@ -532,25 +544,28 @@ struct endpoint *endpoint_new(const struct endpoint_env *env, const char *key,
 
 int endpoint_start(struct endpoint *ep)
 {
-    /* Table 8: the reboot policy applies to what a previous run left undelivered. */
-    discard_events(ep, discarded_on_reboot);
-    if (!cache_event_has(ep->env.cache, ep->key, EV_VALUE_CHANGE))
+    char *boot_url = endpoint_setting(ep, SETTING_BOOTSTRAP_URL);
+    char *reboot_key = endpoint_setting(ep, SETTING_REBOOT_KEY);
+    /* One transaction: a kill -9 during the boot must neither lose "M Reboot" nor queue it
+     * twice (the CommandKey is forgotten with the same commit). */
+    endpoint_begin(ep);
+    /* Table 8: each code's policy applies to what a previous run left undelivered. */
+    discard_events(ep, discarded_on_restart, "at restart (Table 8)");
+    if (!endpoint_event_has(ep, EV_VALUE_CHANGE))
         cache_notify_clear(ep->env.cache, ep->key);
 
     /* BOOTSTRAP: first contact from the factory, after a factory reset (the cache was
      * wiped) or with a changed ACS URL. */
-    char *boot_url = endpoint_setting(ep, SETTING_BOOTSTRAP_URL);
     if (!boot_url || strcmp(boot_url, mgmt_get(ep, "URL")) != 0)
         endpoint_add_event(ep, EV_BOOTSTRAP, "");
-    free(boot_url);
     endpoint_add_event(ep, EV_BOOT, "");
-
-    char *reboot_key = endpoint_setting(ep, SETTING_REBOOT_KEY);
     if (reboot_key) {
         endpoint_add_event(ep, EV_M_REBOOT, reboot_key);
         endpoint_setting_set(ep, SETTING_REBOOT_KEY, NULL);
-        free(reboot_key);
     }
+    endpoint_commit(ep);
+    free(boot_url);
+    free(reboot_key);
     schedule_rearm(ep);
     endpoint_rearm_periodic(ep);
     endpoint_request_session(ep);
@@ -575,6 +590,7 @@ void endpoint_free(struct endpoint *ep)
     add_events_after_session(ep, false);
     mgmt_free(ep);
     notify_session_over(ep);
+    endpoint_queue_free(ep);
     free(ep->key);
     free(ep->id.manufacturer);
     free(ep->id.oui);

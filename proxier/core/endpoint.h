@@ -25,6 +25,8 @@ struct dm_model;
 struct px_config;
 struct session;
 struct endpoint;
+struct event_queue;
+struct cache_event;
 
 /* A request of the CPE to the ACS (TR-069 Table 5 "ACS methods") that delivers queued
  * events: TransferComplete for "M Download"/"M Upload"/"M ScheduleDownload" (with
@@ -111,10 +113,15 @@ struct endpoint {
     bool gzip_refused;          /* the ACS answered 415 to gzip: send plain until restart */
     bool revert_to_v10;         /* 3.2.1.1: sessions offer only CWMP 1.0 (see session.c) */
 
+    /* What the cache could not take: events kept in memory, transactions (queue.c) */
+    struct event_queue *queue;
+
     /* Periodic and scheduled Informs */
     struct event *periodic_timer;
     time_t periodic_due;        /* when the armed periodic Inform is due */
     struct event *schedule_timer;
+    long long schedule_fired_upto; /* ScheduleInforms due until then have fired, even if
+                                      the cache could not forget them */
 
     /* Connection requests (connreq.c): accepted but the session has not started yet; the
      * token bucket of the rate limit; a proxied device that is gone (Annex J.2.3) */
@@ -151,7 +158,21 @@ struct endpoint *endpoint_new(const struct endpoint_env *env, const char *key,
 int endpoint_start(struct endpoint *ep);
 void endpoint_free(struct endpoint *ep);
 
-/* ---- Event queue (durable, in the cache) ---- */
+/* ---- Event queue (durable, in the cache; queue.c) ----
+ * Every state change and the events it causes are one transaction: endpoint_begin, the
+ * changes (cache calls, endpoint_add_event, ...), endpoint_commit. Transactions nest (only
+ * the outermost reaches the cache). If the cache cannot take an event (a read-only file, a
+ * full disk), the event is kept in memory instead: it goes in the next Inform all the same,
+ * it is only lost at a restart; the first such failure is logged at error level. A failed
+ * transaction is not durable in any part; its events are applied in memory. */
+int endpoint_begin(struct endpoint *ep);
+/* 0 if the transaction reached the cache, -1 if it failed (its events are in memory). */
+int endpoint_commit(struct endpoint *ep);
+
+/* Events kept in memory have ids ENDPOINT_VOLATILE_ID_MAX and below (cache ids are
+ * positive): a caller may use other negative ids as its own markers. */
+#define ENDPOINT_VOLATILE_ID_MAX (-1000000)
+
 /* Add an event with Table 8's cumulative behaviour and start (or schedule) a session. */
 int endpoint_add_event(struct endpoint *ep, const char *code, const char *command_key);
 /* Queue code for a session of its own: at once when no session runs, else when the running
@@ -159,6 +180,20 @@ int endpoint_add_event(struct endpoint *ep, const char *code, const char *comman
  * immediately after the existing Session is complete"). Queued at once it would be taken
  * for the one the running session's Inform carries and leave with it. Once per code. */
 void endpoint_add_event_after_session(struct endpoint *ep, const char *code);
+/* The same without starting a session: *id (may be NULL) is the event's id, 0 if a "Single"
+ * event was already queued. In a transaction that fails, *id is updated by endpoint_commit
+ * to the id in memory: keep it valid until then. -1 only when not even memory could take
+ * it. */
+int endpoint_queue_event(struct endpoint *ep, const char *code, const char *command_key,
+                         int64_t *id);
+/* The queue in order of arrival (the cache's, then those kept in memory). */
+typedef void (*endpoint_event_cb)(void *arg, const struct cache_event *ev);
+int endpoint_event_list(struct endpoint *ep, endpoint_event_cb cb, void *arg);
+bool endpoint_event_has(struct endpoint *ep, const char *code);
+/* Delivered or discarded: gone from the queue (hidden in memory if the cache cannot delete
+ * it, so it is not sent twice). */
+void endpoint_event_delete(struct endpoint *ep, int64_t id);
+void endpoint_queue_free(struct endpoint *ep);
 /* Start a session now if none runs (after the current one otherwise, or after the last
  * hold is released). */
 void endpoint_request_session(struct endpoint *ep);

@@ -6,6 +6,7 @@
 #define PX_EVENTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #define EV_BOOTSTRAP "0 BOOTSTRAP"
 #define EV_BOOT "1 BOOT"
@@ -36,12 +37,23 @@ enum ev_retry {
     EV_RETRY_KEEP_FOREVER,  /* BOOTSTRAP itself: never discarded */
 };
 
+/* What a start of proxierd (a reboot of the CPE, a crash included) does to an event that the
+ * previous run left undelivered: Table 8's Retry/Discard Policy read for a reboot. */
+enum ev_restart {
+    EV_RESTART_KEEP = 0, /* delivered after the restart ("never discarded") */
+    EV_RESTART_DISCARD,  /* "retry until it reboots", "MUST NOT retry", "MAY retry" */
+};
+
 struct ev_policy {
     const char *code;  /* exact code, or "M " / "X " prefix rows for vendor ones */
     bool multiple;     /* Cumulative Behavior "Multiple" */
     enum ev_confirm confirm;
     enum ev_retry retry;
+    enum ev_restart at_restart;
 };
+
+/* The rows of Table 8 (for the tests and the documentation). */
+const struct ev_policy *events_table(size_t *n);
 
 /* The policy for a code. Unknown "M <vendor method>" and "X <vendor> <event>" codes get a
  * vendor policy: single, confirmed by InformResponse, retried until reboot. */

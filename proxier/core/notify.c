@@ -141,7 +141,9 @@ static void on_change(void *arg, const char *path, const struct dm_node *node, c
     if (notification == 0)
         return;
     LOG_DEBUG("notify", "%s: %s changed (notification %d)", ep->key, path, notification);
-    /* Recorded durably once per parameter, however often it changes (3.2.1). */
+    /* Recorded durably once per parameter, however often it changes (3.2.1), in one
+     * transaction with the "4 VALUE CHANGE" of an active notification. */
+    endpoint_begin(ep);
     cache_notify_add(ep->env.cache, ep->key, path, notification);
     if (ep->notify_tracking) {
         ep->notify_late = realloc(ep->notify_late, (ep->n_notify_late + 1) * sizeof(char *));
@@ -149,6 +151,7 @@ static void on_change(void *arg, const char *path, const struct dm_node *node, c
     }
     if (notification == 2)
         request_active_inform(ep);
+    endpoint_commit(ep);
 }
 
 void notify_attach(struct endpoint *ep)

@@ -101,9 +101,11 @@ static void session_finish(struct session *s, bool success, const char *why)
      * that carried them, whatever happened (Table 8). */
     if (!success) {
         notify_session_over(s->ep);
+        endpoint_begin(s->ep);
         for (size_t i = 0; i < s->n_events; i++)
             if (events_policy(s->event_codes[i])->retry == EV_RETRY_NEVER)
-                cache_event_delete(s->ep->env.cache, s->ep->key, s->event_ids[i]);
+                endpoint_event_delete(s->ep, s->event_ids[i]);
+        endpoint_commit(s->ep);
     }
     endpoint_session_ended(s->ep, success);
 }
@@ -130,9 +132,9 @@ static void collect_event(void *arg, const struct cache_event *ev)
 static void drop_event(struct session *s, size_t i)
 {
     struct endpoint *ep = s->ep;
-    LOG_WARN("session", "%s: more than %d events: discarding \"%s\" (CommandKey \"%s\")",
-             ep->key, INFORM_MAX_EVENTS, s->event_codes[i], s->events[i].command_key);
-    cache_event_delete(ep->env.cache, ep->key, s->event_ids[i]);
+    LOG_WARN("session", "%s: more than %d events: discarding \"%s\" (CommandKey \"%s\")", ep->key,
+             INFORM_MAX_EVENTS, s->event_codes[i], s->events[i].command_key);
+    endpoint_event_delete(ep, s->event_ids[i]);
     free(s->event_codes[i]);
     free((char *)s->events[i].command_key);
     s->n_events--;
@@ -289,9 +291,9 @@ static void session_collect(struct session *s)
     struct endpoint *ep = s->ep;
     s->changed = notify_pending(ep, &s->n_changed);
     /* Changes ride on this Inform with "4 VALUE CHANGE" (Table 8). */
-    if (s->n_changed > 0 && !cache_event_has(ep->env.cache, ep->key, EV_VALUE_CHANGE))
-        cache_event_add(ep->env.cache, ep->key, EV_VALUE_CHANGE, "", NULL);
-    cache_event_list(ep->env.cache, ep->key, collect_event, s);
+    if (s->n_changed > 0)
+        endpoint_queue_event(ep, EV_VALUE_CHANGE, "", NULL);
+    endpoint_event_list(ep, collect_event, s);
     drop_excess_events(s);
     collect_requests(s);
 
@@ -329,8 +331,9 @@ static bool requests_left(const struct session *s, bool autonomous)
     return false;
 }
 
-/* An event that only a request can confirm but that no request backs (its record is gone)
- * would be sent for ever: it leaves the queue with a warning. */
+/* An event that only a request can confirm but that no request backs (its record is gone,
+ * or we never send that request: DUStateChangeComplete, Kicked, RequestDownload) would be
+ * sent for ever, one session after the other: it leaves the queue with a warning. */
 static void drop_orphans(struct session *s)
 {
     for (size_t i = 0; i < s->n_events;) {
@@ -341,6 +344,8 @@ static void drop_orphans(struct session *s)
         else if (confirmed_by_request(code))
             orphan = !requests_left(s, events_policy(code)->confirm ==
                                            EV_CONFIRM_AUTONOMOUS_TRANSFER_COMPLETE);
+        else
+            orphan = events_policy(code)->confirm != EV_CONFIRM_INFORM;
         if (orphan) {
             LOG_WARN("session", "%s: event \"%s\" has nothing left to deliver it: discarded",
                      s->ep->key, code);
@@ -360,6 +365,8 @@ static void collect_requests(struct session *s)
     drop_orphans(s);
 }
 
+static void forget_delivered(struct session *s, struct cpe_request *r);
+
 static void find_m_event(void *arg, const struct cache_event *ev)
 {
     if (!strncmp(ev->code, "M ", 2) &&
@@ -371,18 +378,27 @@ static void find_m_event(void *arg, const struct cache_event *ev)
 static bool more_m_events(struct session *s)
 {
     bool found = false;
-    cache_event_list(s->ep->env.cache, s->ep->key, find_m_event, &found);
+    endpoint_event_list(s->ep, find_m_event, &found);
     return found;
 }
 
-/* The ACS answered request r: tell its source, delete the events it delivered. */
+/* The ACS answered request r: tell its source, delete the events it delivered, in one
+ * transaction (a kill -9 between them would leave an event that nothing backs). */
 static void request_delivered(struct session *s, struct cpe_request *r)
+{
+    struct endpoint *ep = s->ep;
+    endpoint_begin(ep);
+    forget_delivered(s, r);
+    endpoint_commit(ep);
+}
+
+static void forget_delivered(struct session *s, struct cpe_request *r)
 {
     struct endpoint *ep = s->ep;
     if (ep->requests.delivered)
         ep->requests.delivered(ep->requests.arg, ep, r);
     if (r->event_id)
-        cache_event_delete(ep->env.cache, ep->key, r->event_id);
+        endpoint_event_delete(ep, r->event_id);
     s->next_request++;
     s->request_outstanding = false;
     s->request_retries = 0;
@@ -395,7 +411,7 @@ static void request_delivered(struct session *s, struct cpe_request *r)
         if (strncmp(s->event_codes[i], "M ", 2) != 0 && confirmed_by_request(s->event_codes[i]) &&
             (events_policy(s->event_codes[i])->confirm ==
              EV_CONFIRM_AUTONOMOUS_TRANSFER_COMPLETE) == r->tc.autonomous)
-            cache_event_delete(ep->env.cache, ep->key, s->event_ids[i]);
+            endpoint_event_delete(ep, s->event_ids[i]);
 }
 
 /* ---- Exchanges ---- */

@@ -242,24 +242,27 @@ static void announce(struct xfer *x)
             xfer_remove(x);
             return;
         }
+        /* The transfer as announced and its event: one transaction (a kill -9 between them
+         * would report it twice or never). */
         x->event_id = ANNOUNCED_AUTONOMOUS;
-        if (save(x) == 0)
-            endpoint_add_event(ep, EV_AUTONOMOUS, "");
+        endpoint_begin(ep);
+        save(x);
+        endpoint_add_event(ep, EV_AUTONOMOUS, "");
+        if (endpoint_commit(ep) != 0)
+            LOG_WARN("transfer", "%s: the completion of transfer %lld is not durable", ep->key,
+                     (long long)x->id);
         return;
     }
-    struct cache *c = ep->env.cache;
-    cache_begin(c);
-    int64_t id = 0;
-    cache_event_add(c, ep->key, event_code(x->kind), x->command_key, &id);
-    x->event_id = id;
+    /* "M Download" with the transfer that records it and "7 TRANSFER COMPLETE": one
+     * transaction. If the cache cannot take it, the events are kept in memory (x->event_id
+     * is then the id in memory) and the transfer is reported in this run only. */
+    endpoint_begin(ep);
+    endpoint_queue_event(ep, event_code(x->kind), x->command_key, &x->event_id);
     save(x);
-    if (cache_commit(c) != CACHE_OK) {
-        LOG_ERROR("transfer", "%s: cannot queue the completion of transfer %lld: %s", ep->key,
-                  (long long)x->id, cache_errmsg(c));
-        x->event_id = 0; /* tried again at the next start */
-        return;
-    }
     endpoint_add_event(ep, EV_TRANSFER_COMPLETE, "");
+    if (endpoint_commit(ep) != 0)
+        LOG_WARN("transfer", "%s: the completion of transfer %lld is not durable", ep->key,
+                 (long long)x->id);
 }
 
 static void set_outcome(struct xfer *x, int fault, const char *text)
@@ -731,7 +734,7 @@ static void note_event(void *arg, const struct cache_event *ev)
 static void recover(struct transfer_queue *q)
 {
     struct endpoint *ep = q->ep;
-    cache_event_list(ep->env.cache, ep->key, note_event, q);
+    endpoint_event_list(ep, note_event, q);
     for (struct xfer *x = q->list, *next; x; x = next) {
         next = x->next;
         switch (x->state) {

@@ -140,6 +140,17 @@ static void test_event_policies_follow_table_8(void **state)
     assert_int_equal(events_policy("M Download")->confirm, EV_CONFIRM_TRANSFER_COMPLETE);
     assert_int_equal(events_policy(EV_TRANSFER_COMPLETE)->confirm, EV_CONFIRM_TRANSFER_COMPLETE);
     assert_int_equal(events_policy("X 00D09E Tamper")->confirm, EV_CONFIRM_INFORM);
+    /* At a restart: only what Table 8 says is never discarded survives (3.7.1.5). */
+    assert_int_equal(events_policy(EV_CONNECTION_REQUEST)->at_restart, EV_RESTART_DISCARD);
+    assert_int_equal(events_policy(EV_BOOT)->at_restart, EV_RESTART_DISCARD);
+    assert_int_equal(events_policy(EV_M_SCHEDULE_INFORM)->at_restart, EV_RESTART_KEEP);
+    assert_int_equal(events_policy("X 00D09E Tamper")->at_restart, EV_RESTART_DISCARD);
+    size_t n;
+    const struct ev_policy *rows = events_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        bool kept = rows[i].retry == EV_RETRY_ALWAYS || rows[i].retry == EV_RETRY_KEEP_FOREVER;
+        assert_int_equal(rows[i].at_restart, kept ? EV_RESTART_KEEP : EV_RESTART_DISCARD);
+    }
     assert_true(events_code_valid("0 BOOTSTRAP"));
     assert_true(events_code_valid("M X_00D09E_Thing"));
     assert_true(events_code_valid("X ACME_COM MyEvent"));
