@@ -18,24 +18,20 @@
  * Usage: bench_connreq [--requests N | --quick] [PROXIERD]. Prints figures; fails only when
  * the exchanges do not go as described.
  */
-#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_cr.h"
 #include "bench_util.h"
-#include "proxier/connreq/digest.h"
 
 #define LOAD_THREADS 4
 #define CR_USER "benchuser"
@@ -138,57 +134,6 @@ static int acs_listen(struct acs *a)
     return event_add(a->tick, &tv);
 }
 
-/* ---- The connection-request client ---- */
-
-/* Read one response head (bodies are empty); its status, and the MD5 nonce if any. */
-static int read_head(int fd, char *nonce, size_t nonce_size)
-{
-    char head[4096];
-    size_t n = 0;
-    while (n < sizeof(head) - 1 && !(n >= 4 && !memcmp(head + n - 4, "\r\n\r\n", 4))) {
-        ssize_t r = read(fd, head + n, 1);
-        if (r <= 0)
-            return -1;
-        n += (size_t)r;
-    }
-    head[n] = '\0';
-    const char *nn = strstr(head, "nonce=\"");
-    if (nonce && nn)
-        snprintf(nonce, nonce_size, "%.*s", (int)strcspn(nn + 7, "\""), nn + 7);
-    return n > 12 ? atoi(head + 9) : -1;
-}
-
-static int send_get(int fd, const char *path, const char *auth)
-{
-    char req[1024];
-    int len = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%s\r\n",
-                       path, auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "");
-    return write(fd, req, (size_t)len) == len ? 0 : -1;
-}
-
-/* One 401 -> authenticated GET handshake; returns the final status, -1 on failure. */
-static int connection_request(unsigned port, const char *path)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, status = -1;
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    char nonce[128] = "", resp[DIGEST_HEX_MAX], auth[512];
-    if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 || send_get(fd, path, NULL) ||
-        read_head(fd, nonce, sizeof(nonce)) != 401 ||
-        digest_response(DIGEST_MD5, CR_USER, "proxierd", CR_PASS, "GET", path, nonce,
-                        "00000001", "benchcn", resp) != 0)
-        goto exit;
-    snprintf(auth, sizeof(auth),
-             "Digest username=\"" CR_USER "\", realm=\"proxierd\", nonce=\"%s\", uri=\"%s\", "
-             "algorithm=MD5, qop=auth, nc=00000001, cnonce=\"benchcn\", response=\"%s\"",
-             nonce, path, resp);
-    if (send_get(fd, path, auth) == 0)
-        status = read_head(fd, NULL, 0);
-exit:
-    close(fd);
-    return status;
-}
 
 /* ---- The daemon ---- */
 
@@ -229,7 +174,7 @@ static void *load_thread(void *arg)
     struct load_arg *l = arg;
     for (size_t i = 0; i < l->n; i++) {
         double t0 = bench_now_ms();
-        l->bad += connection_request(l->port, l->path) != 200;
+        l->bad += bench_connection_request(l->port, l->path, CR_USER, CR_PASS) != 200;
         l->lat[i] = bench_now_ms() - t0;
     }
     return NULL;
@@ -245,7 +190,7 @@ static int run_latency(struct acs *a, unsigned cr_port, size_t n, double *to_200
          * session after it, which ends as ended + 1 too */
         int ended = a->sessions_ended;
         double t0 = bench_now_ms();
-        int status = connection_request(cr_port, a->cr_path);
+        int status = bench_connection_request(cr_port, a->cr_path, CR_USER, CR_PASS);
         double t200 = bench_now_ms();
         if (status != 200 || !wait_for(&a->sessions_ended, ended + 1, 10000))
             return -1;
@@ -262,8 +207,8 @@ static int run_load(struct acs *a, unsigned cr_port, size_t per_thread, double *
 {
     int informs = a->informs;
     a->hold = true;
-    if (connection_request(cr_port, a->cr_path) != 200 || !wait_for(&a->informs, informs + 1,
-                                                                      10000))
+    if (bench_connection_request(cr_port, a->cr_path, CR_USER, CR_PASS) != 200 ||
+        !wait_for(&a->informs, informs + 1, 10000))
         return -1;
     struct load_arg args[LOAD_THREADS];
     pthread_t th[LOAD_THREADS];

@@ -40,7 +40,6 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -50,8 +49,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_cr.h"
 #include "bench_util.h"
-#include "proxier/connreq/digest.h"
 
 #define CR_USER "soakuser"
 #define CR_PASS "soakpass"
@@ -293,56 +292,6 @@ static void on_request(struct evhttp_request *req, void *arg)
         acs_fail(a, "a message outside a session");
 }
 
-/* ---- Connection requests (3.2.2.2): 401 -> authenticated GET on one connection ---- */
-
-static int read_status(int fd, char *nonce, size_t nonce_size)
-{
-    char head[4096];
-    size_t n = 0;
-    while (n < sizeof(head) - 1 && !(n >= 4 && !memcmp(head + n - 4, "\r\n\r\n", 4))) {
-        ssize_t r = read(fd, head + n, 1);
-        if (r <= 0)
-            return -1;
-        n += (size_t)r;
-    }
-    head[n] = '\0';
-    const char *nn = strstr(head, "nonce=\"");
-    if (nonce && nn)
-        snprintf(nonce, nonce_size, "%.*s", (int)strcspn(nn + 7, "\""), nn + 7);
-    return n > 12 ? atoi(head + 9) : -1;
-}
-
-static int send_get(int fd, const char *path, const char *auth)
-{
-    char req[1024];
-    int len = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%s\r\n", path,
-                       auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "");
-    return write(fd, req, (size_t)len) == len ? 0 : -1;
-}
-
-/* The final status of one connection request, -1 on failure. */
-static int connection_request(unsigned port, const char *path)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, status = -1;
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    char nonce[128] = "", resp[DIGEST_HEX_MAX], auth[640];
-    if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 || send_get(fd, path, NULL) ||
-        read_status(fd, nonce, sizeof(nonce)) != 401 ||
-        digest_response(DIGEST_MD5, CR_USER, "proxierd", CR_PASS, "GET", path, nonce, "00000001",
-                        "soakcn", resp) != 0)
-        goto exit;
-    snprintf(auth, sizeof(auth),
-             "Digest username=\"" CR_USER "\", realm=\"proxierd\", nonce=\"%s\", uri=\"%s\", "
-             "algorithm=MD5, qop=auth, nc=00000001, cnonce=\"soakcn\", response=\"%s\"",
-             nonce, path, resp);
-    if (send_get(fd, path, auth) == 0)
-        status = read_status(fd, NULL, 0);
-exit:
-    close(fd);
-    return status;
-}
 
 static void on_next_cr(evutil_socket_t fd, short what, void *arg)
 {
@@ -353,7 +302,7 @@ static void on_next_cr(evutil_socket_t fd, short what, void *arg)
         acs_fail(a, "no ConnectionRequestURL in the Inform");
         return;
     }
-    int status = connection_request(a->cr_port, a->cr_path);
+    int status = bench_connection_request(a->cr_port, a->cr_path, CR_USER, CR_PASS);
     if (status == 503) { /* busy: a session is starting or closing (3.2.2.2) */
         a->crs_refused++;
         schedule_cr(a, 20000);
