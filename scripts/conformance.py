@@ -293,6 +293,11 @@ H_TEN = _H + "test_ten_requests_within_two_seconds_are_all_answered_200"
 H_FLOOD = _H + "test_a_flood_starts_a_bounded_number_of_sessions_and_warns_once"
 H_RATE = _H + "test_rate_limit_burst_2"
 H_OFF = _H + "test_disabled_by_the_acs_publishes_an_empty_url_and_answers_404"
+H_EXACT = _H + "test_the_request_target_must_be_the_path_byte_for_byte"
+H_DEADLINE = _H + "test_a_slow_request_is_closed_at_its_deadline_though_it_keeps_sending"
+H_SLOW_ADDR = _H + "test_a_valid_request_gets_through_slow_clients_on_every_slot_of_its_address"
+H_SLOW_ALL = _H + "test_a_valid_request_gets_through_slow_clients_on_every_slot"
+U_SLOTS = "U:http_slots:test_per_address_closes_that_address_oldest_incomplete"
 U_DG_VECTORS = "U:digest:test_rfc7616_md5_and_sha256_vectors"
 U_DG_SESS = "U:digest:test_md5_sess_vector"
 U_DG_REPLAY = "U:digest:test_nonce_count_replay_is_refused"
@@ -397,7 +402,8 @@ ROWS = {
     "R041": (MET, ev(H_PORT, H_OFF), "ConnectionRequestURL is active-notify by default: a "
              "changed URL brings 4 VALUE CHANGE"),
     # 3.2.2.1 (shown through HTTP; connreq_admit serves every transport)
-    "R042": (MET, ev(H_ACS, H_CURL), "any source; only the credentials count"),
+    "R042": (MET, ev(H_ACS, H_CURL, H_SLOW_ADDR, H_SLOW_ALL), "any source; only the "
+             "credentials count, also while slow clients hold every connection slot"),
     "R043": (MET, ev(H_RATE, H_FLOOD, U_CRQ_BUCKET, U_CRQ_DEFAULTS), "per-endpoint token "
              "bucket of the requests that start a session ([connection_request] rate_burst "
              "20, one more every rate_interval 3 s): an ACS's normal use is never refused, "
@@ -411,10 +417,14 @@ ROWS = {
     "R048": (MET, ev(H_DURING), "the running session goes on"),
     "R049": (MET, ev(H_DURING, U_CRQ_DURING), "HTTP, UDP, XMPP: success and exactly one "
              "session after the running one (3.2.2.2 option (b), R062)"),
-    "R050": (MET, ev(H_ACS, H_BURST, H_TEN), "refused only when rate-limited or offline"),
+    "R050": (MET, ev(H_ACS, H_BURST, H_TEN, H_SLOW_ADDR, H_SLOW_ALL, H_DEADLINE, U_SLOTS),
+             "refused only when rate-limited or offline; connection limits close the oldest "
+             "incomplete connection (of the address, or of the heaviest one) instead of "
+             "refusing a new one, and a request has a deadline (connection_timeout)"),
     "R051": (MET, ev(H_RATE, H_FLOOD, H_WRONG), "no session after a 503 or a 401"),
     # 3.2.2.2
-    "R052": (MET, ev(H_405), "binds the ACS; the listener answers other methods 405"),
+    "R052": (MET, ev(H_405, H_EXACT), "binds the ACS; the listener answers other methods "
+             "405, and 404 to any request-target but the path byte for byte"),
     "R053": (MET, ev(H_URL, H_PORT), "160-bit random path per endpoint, kept across restarts"),
     "R054": (MET, ev(H_CR_BODY), "a body is read and ignored"),
     "R055": (MET, ev(H_WRONG, H_REPLAY, H_URI, H_NOUSER, H_NOT_OFFERED, U_DG_REPLAY,

@@ -167,6 +167,10 @@ void connreq_status(const struct connreq *cr, char *buf, size_t size)
                          i ? " " : "", label, c->accepted, label, c->coalesced, label,
                          c->refused);
         used += w > 0 ? (size_t)w : 0;
+        if (transports[i]->status && used < size) {
+            transports[i]->status(cr->state[i], buf + used, size - used);
+            used += strlen(buf + used);
+        }
     }
 }
 

@@ -54,6 +54,9 @@ struct connreq_transport {
     void *(*start)(struct connreq *cr, bool *failed);
     void (*endpoint_added)(void *state, struct endpoint *ep);
     void (*stop)(void *state);
+    /* Optional: the transport's own counters for the status line, " cr_<label>_<name>=N"
+     * each, into buf; state is NULL when the transport is not running (all 0 then). */
+    void (*status)(const void *state, char *buf, size_t size);
 };
 
 /* The admission rule for one authenticated request that transport t received for ep. */
@@ -68,8 +71,8 @@ struct connreq_counts {
     unsigned long accepted, coalesced, refused;
 };
 
-/* The counters as "cr_http_accepted=N cr_http_coalesced=N cr_http_refused=N cr_udp_..."
- * (every transport this daemon has, enabled or not) into buf. */
+/* The counters as "cr_http_accepted=N cr_http_coalesced=N cr_http_refused=N <the transport's
+ * own> cr_udp_..." (every transport this daemon has, enabled or not) into buf. */
 void connreq_status(const struct connreq *cr, char *buf, size_t size);
 const struct connreq_counts *connreq_counts_of(const struct connreq *cr,
                                                const struct connreq_transport *t);

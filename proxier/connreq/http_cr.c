@@ -15,6 +15,18 @@
  * or offline 503 without Retry-After. An accepted request starts its session
  * from MHD_OPTION_NOTIFY_COMPLETED, once the 200 is on the wire ("prior to it initiating the
  * resulting Session"). Nothing starts a session without valid credentials (3.2.2.2).
+ *
+ * The request-target must be the endpoint's path byte for byte: nothing is decoded, and a
+ * query, fragment, percent-escape or NUL makes it another path (404).
+ *
+ * Slow clients (slowloris): a request must be read whole and answered within
+ * connection_timeout seconds of its start (the accept, or the end of the previous answer on a
+ * keep-alive connection), however often the client sends a byte; the connection is closed
+ * then. The connection limits are ours (http_slots.h), not libmicrohttpd's: a new connection
+ * past max_connections_per_ip or max_connections closes the oldest incomplete one of its
+ * address, or of the address that holds the most, so that a valid request gets through while
+ * slow clients hold every slot. Closing is shutdown(2) on the socket: libmicrohttpd sees the
+ * end of the stream at once and closes the connection itself (it has no call for it).
  */
 #include "proxier/connreq/http_cr.h"
 
@@ -30,12 +42,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 
 #include "proxier/common/err.h"
 #include "proxier/common/log.h"
 #include "proxier/connreq/digest.h"
+#include "proxier/connreq/http_slots.h"
 #include "proxier/core/config.h"
 #include "proxier/core/endpoint.h"
 
@@ -62,12 +76,28 @@ struct http_cr {
     char host[INET6_ADDRSTRLEN + 2]; /* as published: "192.0.2.1" or "[2001:db8::1]" */
     unsigned port;
     bool stopping;
+    struct http_slots *slots;
+    unsigned long timed_out, reclaimed; /* connections closed: deadline, made room */
+    struct log_limit timed_out_log, reclaimed_log;
+};
+
+/* One TCP connection (libmicrohttpd's socket context). */
+struct cr_conn {
+    struct http_cr *h;
+    struct MHD_Connection *c;
+    struct http_slot *slot;
+    struct event *deadline; /* connection_timeout after the start of the request under way */
+    char peer[INET6_ADDRSTRLEN];
 };
 
 /* One HTTP request: its request-target as received (the digest "uri" must equal it) and the
  * endpoint whose session starts once the answer is sent. */
 struct cr_request {
     char *uri;
+    /* Where libmicrohttpd's buffer holds the HTTP version if the request-target has no NUL:
+     * it parses the request line in place and passes the target to on_request_line up to
+     * the first NUL, with the version right after the target's end. */
+    const char *version_at;
     bool headers_seen;
     struct endpoint *accepted;
 };
@@ -100,6 +130,156 @@ static void on_mhd_log(void *arg, const char *fmt, va_list ap)
     LOG_DEBUG("http-cr", "libmicrohttpd: %s", msg);
 }
 
+/* ---- Connections: slots and the deadline ---- */
+
+static const char *const limit_keys[] = {
+    [HTTP_SLOTS_PER_ADDRESS] = "max_connections_per_ip",
+    [HTTP_SLOTS_TOTAL] = "max_connections",
+};
+
+static struct cr_conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* The client's address as the slots' key (IPv4 as ::ffff:a.b.c.d, also from a dual-stack
+ * socket) and as text for the log. */
+static bool peer_address(struct MHD_Connection *c, unsigned char key[HTTP_SLOTS_ADDR_LEN],
+                         char text[INET6_ADDRSTRLEN])
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET) {
+        memset(key, 0, 10);
+        key[10] = key[11] = 0xff;
+        memcpy(key + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+               HTTP_SLOTS_ADDR_LEN);
+    } else {
+        return false;
+    }
+    static const unsigned char v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+    if (!memcmp(key, v4_mapped, sizeof(v4_mapped)))
+        inet_ntop(AF_INET, key + 12, text, INET6_ADDRSTRLEN);
+    else
+        inet_ntop(AF_INET6, key, text, INET6_ADDRSTRLEN);
+    return true;
+}
+
+/* Close c: libmicrohttpd reads the end of the stream on its next run and closes it. */
+static void hang_up(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci)
+        shutdown(ci->connect_fd, SHUT_RDWR);
+}
+
+/* The connection gives its slot up at once and is closed. */
+static void conn_close(struct cr_conn *conn)
+{
+    http_slots_release(conn->h->slots, conn->slot);
+    evtimer_del(conn->deadline);
+    hang_up(conn->c);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct cr_conn *conn = arg;
+    struct http_cr *h = conn->h;
+    if (http_slot_released(conn->slot))
+        return;
+    h->timed_out++;
+    connreq_log_limited(h->cr, &h->timed_out_log, LOG_LVL_WARN, "http-cr",
+                        "connection from %s closed: its request was not read and answered "
+                        "within %u s (connection_request.connection_timeout)",
+                        conn->peer, h->cfg->cr_connection_timeout);
+    conn_close(conn);
+}
+
+static void arm_deadline(struct cr_conn *conn)
+{
+    struct timeval tv = {(time_t)conn->h->cfg->cr_connection_timeout, 0};
+    evtimer_add(conn->deadline, &tv);
+}
+
+/* A new connection took a slot past a limit: close victim (perhaps the new one) for it. */
+static void make_room(struct http_cr *h, struct cr_conn *victim, struct cr_conn *newest,
+                      enum http_slots_limit why)
+{
+    unsigned limit = why == HTTP_SLOTS_PER_ADDRESS ? h->cfg->cr_max_connections_per_ip
+                                                   : h->cfg->cr_max_connections;
+    h->reclaimed++;
+    if (victim == newest)
+        connreq_log_limited(h->cr, &h->reclaimed_log, LOG_LVL_WARN, "http-cr",
+                            "new connection from %s refused: connection_request.%s (%u) "
+                            "reached and every connection is being answered",
+                            newest->peer, limit_keys[why], limit);
+    else
+        connreq_log_limited(h->cr, &h->reclaimed_log, LOG_LVL_WARN, "http-cr",
+                            "connection from %s closed, its request incomplete, to make room "
+                            "for one from %s: connection_request.%s (%u) reached",
+                            victim->peer, newest->peer, limit_keys[why], limit);
+    conn_close(victim);
+}
+
+static void conn_free(struct cr_conn *conn)
+{
+    if (!conn)
+        return;
+    if (conn->deadline)
+        event_free(conn->deadline);
+    if (conn->slot)
+        http_slots_close(conn->h->slots, conn->slot);
+    free(conn);
+}
+
+static struct cr_conn *conn_new(struct http_cr *h, struct MHD_Connection *c)
+{
+    struct cr_conn *conn = calloc(1, sizeof(*conn));
+    unsigned char key[HTTP_SLOTS_ADDR_LEN];
+    if (!conn || !peer_address(c, key, conn->peer)) {
+        free(conn);
+        return NULL;
+    }
+    conn->h = h;
+    conn->c = c;
+    conn->deadline = evtimer_new(connreq_base(h->cr), on_deadline, conn);
+    conn->slot = conn->deadline ? http_slots_open(h->slots, key, conn) : NULL;
+    if (!conn->slot) {
+        conn_free(conn);
+        return NULL;
+    }
+    arm_deadline(conn);
+    return conn;
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: a connection is accepted, or closed. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_cr *h = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        conn_free(*socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    struct cr_conn *conn = conn_new(h, c);
+    *socket_context = conn;
+    if (!conn) {
+        hang_up(c); /* out of memory: a connection we cannot count is refused */
+        return;
+    }
+    enum http_slots_limit why;
+    struct http_slot *victim = http_slots_victim(h->slots, conn->slot, &why);
+    if (victim)
+        make_room(h, http_slot_owner(victim), conn, why);
+}
+
 /* ---- Replies ---- */
 
 /* An empty-bodied reply (Content-Length: 0) with optional WWW-Authenticate values. */
@@ -118,6 +298,9 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
         ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET") == MHD_YES;
     enum MHD_Result rc = ok ? MHD_queue_response(c, status, r) : MHD_NO;
     MHD_destroy_response(r);
+    struct cr_conn *conn = conn_of(c);
+    if (rc == MHD_YES && conn)
+        http_slots_answering(conn->slot); /* read whole: no victim while it is answered */
     return rc;
 }
 
@@ -173,7 +356,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     struct cr_request *rq = *con_cls;
     if (!rq || !rq->uri)
         return MHD_NO;
-    struct cr_target *t = find_target(h, url);
+    /* the raw request-target, not url (decoded, without the query) */
+    struct cr_target *t = version == rq->version_at ? find_target(h, rq->uri) : NULL;
     if (!t || !mgmt_get_bool(t->ep, ENABLE_PARAM))
         return reply(c, MHD_HTTP_NOT_FOUND, NULL, 0);
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0) /* 3.2.2.2 "MUST use an HTTP 1.1 GET" */
@@ -207,8 +391,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
 {
     struct cr_request *rq = calloc(1, sizeof(*rq));
-    if (rq)
+    if (rq) {
         rq->uri = strdup(uri);
+        rq->version_at = uri + strlen(uri) + 1;
+    }
     return rq;
 }
 
@@ -218,6 +404,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct http_cr *h = cls;
+    struct cr_conn *conn = conn_of(c);
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && conn && !http_slot_released(conn->slot)) {
+        /* answered: a further request on this keep-alive connection has its own deadline */
+        http_slots_restart(h->slots, conn->slot);
+        arm_deadline(conn);
+    }
     struct cr_request *rq = *con_cls;
     *con_cls = NULL;
     if (!rq)
@@ -318,6 +510,13 @@ static void http_endpoint_added(void *state, struct endpoint *ep)
 
 /* ---- Start and stop ---- */
 
+/* libmicrohttpd's own limit, above ours (http_slots): a connection we closed to make room
+ * counts for it until its next run has seen the end of the stream. */
+static unsigned connection_limit(const struct px_config *cfg)
+{
+    return 2 * cfg->cr_max_connections + 16;
+}
+
 /* Listen on the configured address; any address (both IP versions) when none is set, or
  * IPv4 only if ipv4_only. */
 static struct MHD_Daemon *start_mhd(struct http_cr *h, bool ipv4_only)
@@ -351,8 +550,8 @@ static struct MHD_Daemon *start_mhd(struct http_cr *h, bool ipv4_only)
     return MHD_start_daemon(
         flags, (uint16_t)cfg->cr_port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
         on_mhd_log, h, MHD_OPTION_SOCK_ADDR, &addr.sa,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->cr_max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->cr_max_connections_per_ip,
+        MHD_OPTION_CONNECTION_LIMIT, connection_limit(cfg),
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->cr_connection_timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->cr_max_request_bytes,
         MHD_OPTION_URI_LOG_CALLBACK, on_request_line, h, MHD_OPTION_NOTIFY_COMPLETED,
@@ -372,7 +571,10 @@ static void http_stop(void *state)
     if (h->timer)
         event_free(h->timer);
     if (h->mhd)
-        MHD_stop_daemon(h->mhd);
+        MHD_stop_daemon(h->mhd); /* closes every connection: on_connection frees it */
+    http_slots_free(h->slots);
+    connreq_forget_log(h->cr, &h->timed_out_log);
+    connreq_forget_log(h->cr, &h->reclaimed_log);
     digest_verifier_free(h->digest);
     free(h->targets);
     free(h);
@@ -418,6 +620,11 @@ static void *http_start(struct connreq *cr, bool *failed)
         px_err_set(-1, "cannot set up digest authentication");
         goto fail;
     }
+    h->slots = http_slots_new(cfg->cr_max_connections, cfg->cr_max_connections_per_ip);
+    if (!h->slots) {
+        px_err_set(-1, "out of memory");
+        goto fail;
+    }
     px_err_clear();
     h->mhd = start_mhd(h, false);
     if (!h->mhd && is_wildcard(cfg->cr_address))
@@ -439,10 +646,19 @@ fail:
     return NULL;
 }
 
+/* Connections closed at their deadline, and to make room (docs/operations.md). */
+static void http_status(const void *state, char *buf, size_t size)
+{
+    const struct http_cr *h = state;
+    snprintf(buf, size, " cr_http_timed_out=%lu cr_http_reclaimed=%lu", h ? h->timed_out : 0,
+             h ? h->reclaimed : 0);
+}
+
 const struct connreq_transport http_cr_transport = {
     .name = "HTTP",
     .label = "HTTP",
     .start = http_start,
     .endpoint_added = http_endpoint_added,
     .stop = http_stop,
+    .status = http_status,
 };

@@ -11,6 +11,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -77,6 +78,88 @@ class RawClient:
 
     def close(self):
         self.conn.close()
+
+
+class SlowClients:
+    """Slow clients (slowloris) on the CR listener: each connection sends the start of a
+    request for `path`, then one more header byte every `every` s, never the end of the
+    headers. The seconds each one stayed open are recorded in `lifetimes` when the listener
+    closes it; with `reopen` a new one from the same address takes its place at once, as an
+    attacker does."""
+
+    def __init__(self, url, sources, per_source, every=2.0, reopen=False):
+        u = urllib.parse.urlsplit(url)
+        self.addr, self.path = (u.hostname, u.port), u.path
+        self.every, self.reopen = every, reopen
+        self.lifetimes, self.lock = [], threading.Lock()
+        self.conns = [self.open(src) for src in sources for _ in range(per_source)]
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def open(self, source):
+        s = socket.socket()
+        s.bind((source, 0))
+        s.settimeout(5)
+        s.connect(self.addr)
+        s.sendall(f"GET {self.path} HTTP/1.1\r\nHost: x\r\nX-Slow: ".encode())
+        s.setblocking(False)
+        return [s, time.monotonic(), source]
+
+    def gone(self, conn, send):
+        try:
+            if send:
+                conn[0].send(b"a")
+            return conn[0].recv(100) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+
+    def run(self):
+        next_send = time.monotonic() + self.every
+        while not self.stopped.is_set():
+            send = time.monotonic() >= next_send
+            if send:
+                next_send += self.every
+            for i, conn in enumerate(self.conns):
+                if conn[0] is None or not self.gone(conn, send):
+                    continue
+                conn[0].close()
+                with self.lock:
+                    self.lifetimes.append(time.monotonic() - conn[1])
+                self.conns[i] = [None, 0, conn[2]]
+                if self.reopen:
+                    try:
+                        self.conns[i] = self.open(conn[2])
+                    except OSError:
+                        pass
+            time.sleep(0.02)
+
+    def closed(self):
+        with self.lock:
+            return list(self.lifetimes)
+
+    def stop(self):
+        self.stopped.set()
+        self.thread.join()
+        for conn in self.conns:
+            if conn[0] is not None:
+                conn[0].close()
+
+
+def raw_status(url, target, headers=b""):
+    """The status of one GET with `target` (bytes) as its request-target, verbatim."""
+    u = urllib.parse.urlsplit(url)
+    with socket.create_connection((u.hostname, u.port), timeout=5) as s:
+        s.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n")
+        head = b""
+        while b"\r\n" not in head:
+            data = s.recv(1000)
+            if not data:
+                break
+            head += data
+    return int(head.split(b" ")[1]) if head.startswith(b"HTTP/1.1 ") else None
 
 
 def counters(status):
@@ -347,6 +430,28 @@ class HttpConnectionRequest(ProxierTestCase):
         self.assert_sessions_stay(1)
         self.assertIn("ConnectionRequestUsername is empty", self.daemons[0].log_text())
 
+    def test_the_request_target_must_be_the_path_byte_for_byte(self):
+        # nothing is decoded or split off: a query, a fragment, a percent-escape, a NUL or
+        # another slash make it another path, 404 with valid credentials for it too
+        self.start()
+        p = urllib.parse.urlsplit(self.url).path
+        first = "%" + format(ord(p[1]), "02x")
+        variants = [p + "%00", p + "\0", p + "\0HTTP/1.1", p + "?x", p + "?", p + "#f",
+                    "/" + p, p + "/", p.replace(p[1], first, 1), p.upper(), p[:-1]]
+
+        def status(target):
+            c = RawClient(self.url)
+            challenge = c.challenges()[0]
+            c.close()
+            auth = digest_authorization(challenge, target.replace("\0", ""), USER, PASS)
+            return raw_status(self.url, target.encode(),
+                              b"Authorization: " + auth.encode() + b"\r\n")
+
+        self.assertEqual([status(v) for v in variants], [404] * len(variants))
+        self.assert_sessions_stay(1, 0.5)
+        self.assertEqual(status(p), 200)  # the same client on the path itself
+        self.assertEqual(codes(self.acs.wait_sessions(2)[1]), CR_EVENT)
+
     def test_unknown_path_404_and_post_405(self):
         self.start()
         u = urllib.parse.urlsplit(self.url)
@@ -519,6 +624,54 @@ class HttpConnectionRequest(ProxierTestCase):
             s.settimeout(6)
             self.assertEqual(s.recv(100), b"")
             s.close()
+
+    def test_a_slow_request_is_closed_at_its_deadline_though_it_keeps_sending(self):
+        # connection_timeout is a deadline for the whole request, not an idle time: a byte
+        # every 2 s never lets 3 s of silence pass
+        self.start({"connection_request": {"connection_timeout": 3}})
+        slow = SlowClients(self.url, ["127.0.0.1"], 16, every=2.0)
+        self.addCleanup(slow.stop)
+        wait_until(lambda: len(slow.closed()) >= 16, 15, "16 slow connections closed")
+        lifetimes = slow.closed()
+        self.assertEqual(len(lifetimes), 16)
+        self.assertTrue(all(2.0 <= t <= 3 + 3 for t in lifetimes), lifetimes)
+        self.assertEqual(self.counters()["cr_http_timed_out"], 16)
+        log = self.daemons[0].log_text()
+        lines = [l for l in log.splitlines() if "not read and answered within 3 s" in l]
+        self.assertEqual(len(lines), 1, lines)  # rate-limited: the rest counted, later
+        self.assertIn(" warn ", lines[0])
+
+    def assert_request_gets_through(self, slow, held):
+        """While `slow` holds `held` connections (all slots of its addresses, or all in all):
+        the ACS's request gets 200 and its session follows."""
+        self.assertEqual(len(slow.conns), held)
+        time.sleep(0.5)
+        self.assertEqual(slow.closed(), [])  # they do hold their slots
+        t0 = time.monotonic()
+        r = self.acs.connection_request(self.url, USER, PASS, timeout=5)
+        elapsed = time.monotonic() - t0
+        self.assertEqual(r.statuses, [401, 200], r.error)
+        self.assertLess(elapsed, 3.0)
+        self.assertEqual(codes(self.acs.wait_sessions(2)[1]), CR_EVENT)
+        self.assertGreaterEqual(self.counters()["cr_http_reclaimed"], 1)
+        self.assertIn("to make room for one from 127.0.0.1", self.daemons[0].log_text())
+        print(f"\n  admitted in {elapsed * 1000:.1f} ms with {held} slow connections",
+              file=sys.stderr)
+
+    def test_a_valid_request_gets_through_slow_clients_on_every_slot_of_its_address(self):
+        # defaults: 16 per address, connection_timeout 10; the attacker shares the ACS's
+        # address and opens a new connection whenever one is closed
+        self.start()
+        slow = SlowClients(self.url, ["127.0.0.1"], 16, reopen=True)
+        self.addCleanup(slow.stop)
+        self.assert_request_gets_through(slow, 16)
+
+    def test_a_valid_request_gets_through_slow_clients_on_every_slot(self):
+        # four addresses hold all 64 connections (16 each, the defaults)
+        self.start()
+        slow = SlowClients(self.url, [f"127.0.0.{i}" for i in range(2, 6)], 16, reopen=True)
+        self.addCleanup(slow.stop)
+        self.assert_request_gets_through(slow, 64)
 
 
 if __name__ == "__main__":

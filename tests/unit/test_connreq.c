@@ -188,6 +188,7 @@ static void test_counters_per_transport(void **state)
     char status[512];
     connreq_status(f->cr, status, sizeof(status));
     assert_string_equal(status, "cr_http_accepted=1 cr_http_coalesced=0 cr_http_refused=2 "
+                                "cr_http_timed_out=0 cr_http_reclaimed=0 "
                                 "cr_udp_accepted=0 cr_udp_coalesced=2 cr_udp_refused=0 "
                                 "cr_xmpp_accepted=1 cr_xmpp_coalesced=0 cr_xmpp_refused=0");
 }
