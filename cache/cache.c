@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 /* The event loop may wait this long for a lock held by another connection (proxierctl). */
@@ -130,6 +131,14 @@ const int cache_migration_count = sizeof(cache_migrations) / sizeof(cache_migrat
 
 /* ---- Errors and health ---- */
 
+/* The directory that holds the file `path` (where SQLite also keeps -wal and -shm). */
+static void directory_of(const char *path, char *dir, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, size, "%.*s", slash ? (int)(slash == path ? 1 : slash - path) : 1,
+             slash ? path : ".");
+}
+
 static void doom(struct cache *c)
 {
     if (c->depth == 0 || c->doomed)
@@ -201,10 +210,28 @@ static void record(struct cache *c, const char *op)
         set_health(c, false, sqlite3_errmsg(c->db), code);
 }
 
-/* A write reached the file: the cache is healthy again. */
+/* After a full disk, a small write often fits in the space a failed larger one allocated in
+ * the WAL file, while the next larger one fails again: counting such a write as recovery
+ * would make the health flap at every session. So after SQLITE_FULL the filesystem must also
+ * have this much space again. */
+#define CACHE_FULL_MARGIN (1024 * 1024)
+
+static bool space_returned(const struct cache *c)
+{
+    if ((c->health_code & 0xff) != SQLITE_FULL)
+        return true;
+    char dir[512];
+    directory_of(c->path, dir, sizeof(dir));
+    struct statvfs vfs;
+    if (statvfs(dir, &vfs) != 0)
+        return true; /* cannot tell: the write that succeeded is the best evidence */
+    return (unsigned long long)vfs.f_bavail * vfs.f_frsize >= CACHE_FULL_MARGIN;
+}
+
+/* A write reached the file: the cache is healthy again (after a full disk: if space is). */
 static void wrote(struct cache *c)
 {
-    if (c->failing)
+    if (c->failing && space_returned(c))
         set_health(c, true, NULL, 0);
 }
 
@@ -525,10 +552,8 @@ static int migrate(struct cache *c, const char *const *migrations, int count)
 static const char *directory_problem(const char *path, int os)
 {
     static _Thread_local char text[1200];
-    const char *slash = strrchr(path, '/');
     char dir[512];
-    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash == path ? 1 : slash - path) : 1,
-             slash ? path : ".");
+    directory_of(path, dir, sizeof(dir));
     struct stat st;
     if (stat(dir, &st) != 0)
         snprintf(text, sizeof(text), "; directory %s: %s", dir, strerror(errno));
