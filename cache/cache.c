@@ -192,8 +192,8 @@ static void describe(sqlite3 *db, char *buf, size_t size)
     int os = sqlite3_system_errno(db);
     /* CANTOPEN: the errno is that of SQLite's last attempt, often misleading (open_failed) */
     bool with_os = os && (code & 0xff) == SQLITE_IOERR;
-    snprintf(buf, size, "%s (sqlite error %d%s%s)", sqlite3_errmsg(db), code,
-             with_os ? ", " : "", with_os ? strerror(os) : "");
+    snprintf(buf, size, "%s (sqlite error %d%s%s)", sqlite3_errmsg(db), code, with_os ? ", " : "",
+             with_os ? strerror(os) : "");
 }
 
 /* Keep the first cause: later failures of a doomed transaction are its consequence. */
@@ -464,8 +464,8 @@ static int check_identity(struct cache *c, int known_version)
     int version, app_id, tables;
     if (query_int(c, "PRAGMA user_version", &version) != CACHE_OK) {
         if ((c->errcode & 0xff) == SQLITE_NOTADB) {
-            cache_fail_msg(c, "%s is not an SQLite database (corrupt or foreign file): %s",
-                           c->path, c->errwhy);
+            cache_fail_msg(c, "%s is not an SQLite database (corrupt or foreign file): %s", c->path,
+                           c->errwhy);
             c->errcode = SQLITE_NOTADB;
         }
         return CACHE_ERROR;

@@ -169,9 +169,9 @@ void setvalues_apply(struct setvalues *s, setvalues_done_cb done, void *arg)
         finish(s, PX_ERR_INVALID_ARGUMENTS, px_err_default_string(PX_ERR_INVALID_ARGUMENTS));
     } else if (cache_begin(s->ep->env.cache) != CACHE_OK) {
         /* Without its transaction the set would not be atomic: apply nothing (A.3.2.1). */
-        finish(s, px_err_set(PX_ERR_INTERNAL, "cannot store the new values: %s",
-                             cache_errmsg(s->ep->env.cache)),
-               px_err_msg());
+        int fault = px_err_set(PX_ERR_INTERNAL, "cannot store the new values: %s",
+                               cache_errmsg(s->ep->env.cache));
+        finish(s, fault, px_err_msg());
     } else {
         /* One transaction over every provider's writes, so that the set is atomic even when
          * it spans providers (A.3.2.1). */
