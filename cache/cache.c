@@ -15,10 +15,16 @@
  */
 #include "cache/cache_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 /* The event loop may wait this long for a lock held by another connection (proxierctl). */
 #define CACHE_BUSY_TIMEOUT_MS 2000
@@ -26,7 +32,8 @@
 #define CACHE_APPLICATION_ID 0x50584341
 
 /* Why the last cache_open failed (there is no struct cache to hold it). */
-static _Thread_local char open_errmsg[512];
+static _Thread_local char open_errmsg[2048];
+static _Thread_local int open_errcode;
 
 /* ---- Schema ---- */
 
@@ -122,7 +129,15 @@ const char *const cache_migrations[] = {
 };
 const int cache_migration_count = sizeof(cache_migrations) / sizeof(cache_migrations[0]);
 
-/* ---- Errors ---- */
+/* ---- Errors and health ---- */
+
+/* The directory that holds the file `path` (where SQLite also keeps -wal and -shm). */
+static void directory_of(const char *path, char *dir, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, size, "%.*s", slash ? (int)(slash == path ? 1 : slash - path) : 1,
+             slash ? path : ".");
+}
 
 static void doom(struct cache *c)
 {
@@ -134,12 +149,90 @@ static void doom(struct cache *c)
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* A failure of the file rather than of the call: the cache as a whole cannot write. */
+static bool storage_fault(int code)
+{
+    switch (code & 0xff) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_PROTOCOL:
+    case SQLITE_NOMEM:
+    case SQLITE_NOLFS:
+        return true;
+    }
+    return false;
+}
+
+static void set_health(struct cache *c, bool ok, const char *why, int code)
+{
+    if (!ok) {
+        snprintf(c->health_msg, sizeof(c->health_msg), "%s", why);
+        c->health_code = code;
+    }
+    if (c->failing == !ok)
+        return;
+    c->failing = !ok;
+    if (c->health_cb)
+        c->health_cb(c->health_arg, ok, c->health_msg, c->health_code);
+}
+
+/* SQLite's message and extended code (and the system's errno where the file could not be
+ * opened or read), written into buf: read right after the failing call, before anything
+ * else uses the connection. */
+static void describe(sqlite3 *db, char *buf, size_t size)
+{
+    int code = sqlite3_extended_errcode(db);
+    int os = sqlite3_system_errno(db);
+    /* CANTOPEN: the errno is that of SQLite's last attempt, often misleading (open_failed) */
+    bool with_os = os && (code & 0xff) == SQLITE_IOERR;
+    snprintf(buf, size, "%s (sqlite error %d%s%s)", sqlite3_errmsg(db), code, with_os ? ", " : "",
+             with_os ? strerror(os) : "");
+}
+
 /* Keep the first cause: later failures of a doomed transaction are its consequence. */
 static void record(struct cache *c, const char *op)
 {
-    if (!c->doomed)
-        snprintf(c->errmsg, sizeof(c->errmsg), "%s: %s (sqlite error %d) in %s", op,
-                 sqlite3_errmsg(c->db), sqlite3_extended_errcode(c->db), c->path);
+    if (c->doomed)
+        return;
+    int code = sqlite3_extended_errcode(c->db);
+    describe(c->db, c->errwhy, sizeof(c->errwhy));
+    c->os_errno = sqlite3_system_errno(c->db);
+    snprintf(c->errmsg, sizeof(c->errmsg), "%s: %s in %s", op, c->errwhy, c->path);
+    c->errcode = code;
+    if (storage_fault(code))
+        set_health(c, false, sqlite3_errmsg(c->db), code);
+}
+
+/* After a full disk, a small write often fits in the space a failed larger one allocated in
+ * the WAL file, while the next larger one fails again: counting such a write as recovery
+ * would make the health flap at every session. So after SQLITE_FULL the filesystem must also
+ * have this much space again. */
+#define CACHE_FULL_MARGIN (1024 * 1024)
+
+static bool space_returned(const struct cache *c)
+{
+    if ((c->health_code & 0xff) != SQLITE_FULL)
+        return true;
+    char dir[512];
+    directory_of(c->path, dir, sizeof(dir));
+    struct statvfs vfs;
+    if (statvfs(dir, &vfs) != 0)
+        return true; /* cannot tell: the write that succeeded is the best evidence */
+    return (unsigned long long)vfs.f_bavail * vfs.f_frsize >= CACHE_FULL_MARGIN;
+}
+
+/* A write reached the file: the cache is healthy again (after a full disk: if space is). */
+static void wrote(struct cache *c)
+{
+    if (c->failing && space_returned(c))
+        set_health(c, true, NULL, 0);
 }
 
 int cache_fail(struct cache *c, const char *op, sqlite3_stmt *st)
@@ -158,9 +251,28 @@ int cache_fail_msg(struct cache *c, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
         va_end(ap);
+        c->errcode = 0;
     }
     doom(c);
     return CACHE_ERROR;
+}
+
+int cache_errcode(const struct cache *c)
+{
+    return c ? c->errcode : open_errcode;
+}
+
+const char *cache_health(const struct cache *c, int *code)
+{
+    if (code)
+        *code = c->failing ? c->health_code : 0;
+    return c->failing ? c->health_msg : NULL;
+}
+
+void cache_set_health_cb(struct cache *c, cache_health_cb cb, void *arg)
+{
+    c->health_cb = cb;
+    c->health_arg = arg;
 }
 
 const char *cache_errmsg(const struct cache *c)
@@ -248,6 +360,8 @@ int cache_stmt_run(struct cache *c, const char *op, sqlite3_stmt *st)
     if (sqlite3_step(st) != SQLITE_DONE)
         return cache_fail(c, op, st);
     sqlite3_reset(st);
+    if (c->depth == 0 && sqlite3_changes(c->db) > 0)
+        wrote(c);
     return CACHE_OK;
 }
 
@@ -275,6 +389,8 @@ int cache_begin(struct cache *c)
     /* IMMEDIATE: take the write lock now rather than fail to upgrade halfway. */
     if (c->depth == 0 && tx_exec(c, "cache_begin", ST_BEGIN) != CACHE_OK)
         return CACHE_ERROR;
+    if (c->depth == 0)
+        c->tx_changes = sqlite3_total_changes(c->db);
     c->depth++;
     return CACHE_OK;
 }
@@ -290,8 +406,11 @@ int cache_commit(struct cache *c)
     }
     if (c->depth > 0)
         return CACHE_OK;
-    if (tx_exec(c, "cache_commit", ST_COMMIT) == CACHE_OK)
+    if (tx_exec(c, "cache_commit", ST_COMMIT) == CACHE_OK) {
+        if (sqlite3_total_changes(c->db) != c->tx_changes)
+            wrote(c);
         return CACHE_OK;
+    }
     /* A failed COMMIT (full disk, I/O error) may leave the transaction open: end it. */
     if (!sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
@@ -344,9 +463,11 @@ static int check_identity(struct cache *c, int known_version)
 {
     int version, app_id, tables;
     if (query_int(c, "PRAGMA user_version", &version) != CACHE_OK) {
-        if (sqlite3_errcode(c->db) == SQLITE_NOTADB)
-            return cache_fail_msg(c, "%s is not an SQLite database (corrupt or foreign file)",
-                                  c->path);
+        if ((c->errcode & 0xff) == SQLITE_NOTADB) {
+            cache_fail_msg(c, "%s is not an SQLite database (corrupt or foreign file): %s", c->path,
+                           c->errwhy);
+            c->errcode = SQLITE_NOTADB;
+        }
         return CACHE_ERROR;
     }
     if (version > known_version)
@@ -425,6 +546,43 @@ static int migrate(struct cache *c, const char *const *migrations, int count)
     return rc == 1 ? CACHE_OK : CACHE_ERROR;
 }
 
+/* SQLite's errno for a file it cannot open is that of its last attempt (a read-only retry
+ * that finds no file says "No such file or directory" for a read-only directory): look at
+ * the directory itself. Returns a static text: the directory's problem, else SQLite's errno. */
+static const char *directory_problem(const char *path, int os)
+{
+    static _Thread_local char text[1200];
+    char dir[512];
+    directory_of(path, dir, sizeof(dir));
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        snprintf(text, sizeof(text), "; directory %s: %s", dir, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        snprintf(text, sizeof(text), "; %s is not a directory", dir);
+    else if (access(dir, W_OK | X_OK) != 0)
+        snprintf(text, sizeof(text),
+                 "; directory %s is not writable (%s): SQLite creates the cache and its -wal "
+                 "and -shm files there",
+                 dir, strerror(errno));
+    else
+        text[0] = '\0';
+    if (!text[0] && os)
+        snprintf(text, sizeof(text), "; system error: %s", strerror(os));
+    return text;
+}
+
+/* Why cache_open failed, for cache_errmsg(NULL). */
+static void open_failed(struct cache *c)
+{
+    open_errcode = c->errcode;
+    int primary = c->errcode & 0xff;
+    snprintf(open_errmsg, sizeof(open_errmsg), "%s%s", c->errmsg,
+             primary == SQLITE_CANTOPEN ? directory_problem(c->path, c->os_errno)
+             : primary == SQLITE_BUSY   ? "; another connection kept a write lock on it for "
+                                          "longer than the busy timeout"
+                                        : "");
+}
+
 int cache_open_schema(struct cache **out, const char *path, enum cache_sync sync,
                       const char *const *migrations, int count)
 {
@@ -432,13 +590,22 @@ int cache_open_schema(struct cache **out, const char *path, enum cache_sync sync
     struct cache *c = calloc(1, sizeof(*c));
     if (!c || !(c->path = strdup(path))) {
         snprintf(open_errmsg, sizeof(open_errmsg), "%s: out of memory", path);
+        open_errcode = SQLITE_NOMEM;
         free(c);
         return CACHE_ERROR;
     }
+    c->claim_fd = -1;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
-        cache_fail_msg(c, "cannot open %s: %s", path,
-                       c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        if (c->db) {
+            c->errcode = sqlite3_extended_errcode(c->db);
+            c->os_errno = sqlite3_system_errno(c->db);
+            char why[320];
+            describe(c->db, why, sizeof(why));
+            snprintf(c->errmsg, sizeof(c->errmsg), "cannot open %s: %s", path, why);
+        } else {
+            snprintf(c->errmsg, sizeof(c->errmsg), "cannot open %s: out of memory", path);
+        }
         goto fail;
     }
     sqlite3_extended_result_codes(c->db, 1);
@@ -449,7 +616,7 @@ int cache_open_schema(struct cache **out, const char *path, enum cache_sync sync
     *out = c;
     return CACHE_OK;
 fail:
-    snprintf(open_errmsg, sizeof(open_errmsg), "%s", c->errmsg);
+    open_failed(c);
     cache_close(c);
     return CACHE_ERROR;
 }
@@ -467,8 +634,31 @@ void cache_close(struct cache *c)
         sqlite3_finalize(c->stmt[i]);
     /* An unfinished transaction is rolled back by SQLite; the last close checkpoints WAL. */
     sqlite3_close_v2(c->db);
+    /* Only now: closing a descriptor of the file drops the process's POSIX locks on it,
+     * SQLite's included. */
+    if (c->claim_fd >= 0)
+        close(c->claim_fd);
     free(c->path);
     free(c);
+}
+
+int cache_claim(struct cache *c)
+{
+    const char *file = sqlite3_db_filename(c->db, "main");
+    if (!file || !*file || c->claim_fd >= 0)
+        return CACHE_OK;
+    /* Kept open until cache_close even on failure (see there). */
+    c->claim_fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (c->claim_fd < 0)
+        return cache_fail_msg(c, "cannot open %s to lock it: %s", c->path, strerror(errno));
+    if (flock(c->claim_fd, LOCK_EX | LOCK_NB) == 0)
+        return CACHE_OK;
+    if (errno == EWOULDBLOCK)
+        return cache_fail_msg(c,
+                              "%s is in use by another process (another proxierd?): it holds "
+                              "the lock on the file; stop it first or use another cache.path",
+                              c->path);
+    return cache_fail_msg(c, "cannot lock %s: %s", c->path, strerror(errno));
 }
 
 int cache_schema_version(struct cache *c)

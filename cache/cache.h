@@ -12,7 +12,8 @@
  * cache/ knows SQL and nothing above it: no CWMP type appears here. Every call is one short
  * statement or transaction; callers on the event loop batch writes with cache_begin /
  * cache_commit. Functions return 0 on success, CACHE_NOTFOUND when a row is absent, or
- * CACHE_ERROR with cache_errmsg() saying why (a full disk, a corrupt file, ...).
+ * CACHE_ERROR with cache_errmsg() saying why (a full disk, a corrupt file, ...): SQLite's own
+ * message and extended code, the operation and the file, recorded where the call failed.
  *
  * Ownership: strings returned through char ** are malloc'd and freed by the caller; list
  * callbacks receive strings valid only during the call (never NULL: an absent text is "").
@@ -27,7 +28,13 @@
  * Robustness: a failure inside a transaction (full disk, I/O error, constraint) rolls the
  * whole transaction back at once; every later call fails until the outermost level is closed
  * by cache_commit (which then returns CACHE_ERROR) or cache_rollback. A batch is thus applied
- * entirely or not at all.
+ * entirely or not at all. cache_commit closes its level even when it fails: it is never
+ * followed by cache_rollback; a failed cache_begin opened nothing and is not closed either.
+ *
+ * Health: whether the file takes writes. A write that fails for a storage reason (full disk,
+ * I/O error, read-only file, lock, corruption) makes the cache "failing" with SQLite's message
+ * and code; the next write that reaches the file (a statement or a commit that changed rows)
+ * makes it healthy again. An observer hears each change of state once, not each failure.
  */
 #ifndef PX_CACHE_H
 #define PX_CACHE_H
@@ -49,6 +56,23 @@ int cache_open(struct cache **out, const char *path, enum cache_sync sync);
 void cache_close(struct cache *c);
 const char *cache_errmsg(const struct cache *c);
 int cache_schema_version(struct cache *c);
+/* SQLite's extended result code behind cache_errmsg (0 when the message is our own); NULL:
+ * that of the last failed cache_open. */
+int cache_errcode(const struct cache *c);
+
+/* Take the cache for this process alone: an exclusive, non-blocking lock on the file (flock,
+ * released by cache_close), so that a second proxierd on the same file refuses to start
+ * instead of sharing its queue. Other SQLite readers and writers are not affected. A
+ * ":memory:" cache has nothing to claim. CACHE_ERROR with cache_errmsg when the file is taken. */
+int cache_claim(struct cache *c);
+
+/* Health (see above). cache_health returns NULL while writes succeed, else the SQLite message
+ * of the write that failed, with its extended code in *code (if code is not NULL). */
+typedef void (*cache_health_cb)(void *arg, bool ok, const char *why, int code);
+const char *cache_health(const struct cache *c, int *code);
+/* Called at each change between healthy and failing (why and code: see cache_health; on the
+ * way back, the cause that was cleared). The callback must not call the cache. */
+void cache_set_health_cb(struct cache *c, cache_health_cb cb, void *arg);
 
 /* Transactions may nest: only the outermost begin/commit reach SQLite. A rollback at any
  * level rolls back the whole transaction (the outer cache_commit then returns CACHE_ERROR). */

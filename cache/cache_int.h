@@ -67,6 +67,16 @@ struct cache {
     int depth;   /* cache_begin nesting; only depth 0 <-> 1 reaches SQLite */
     bool doomed; /* the open transaction was rolled back; refuse work until it is closed */
     char errmsg[512];
+    int errcode;          /* SQLite's extended code behind errmsg; 0 for a message of ours */
+    char errwhy[320];     /* SQLite's part of errmsg: message, code (and errno) */
+    int os_errno;         /* the system's errno behind errcode, 0 if none */
+    int tx_changes;       /* sqlite3_total_changes at the outermost begin */
+    bool failing;         /* the last write failed (cache_health) */
+    char health_msg[256]; /* its SQLite message */
+    int health_code;      /* and extended code */
+    cache_health_cb health_cb;
+    void *health_arg;
+    int claim_fd; /* cache_claim's lock on the file, -1 if none */
 };
 
 /* Schema migrations: step i (0-based) takes the database from user_version i to i + 1. */

@@ -170,14 +170,33 @@ static void hook_factory_reset(void *arg, struct endpoint *ep)
     event_base_loopbreak(d->base);
 }
 
+/* Once per change of state, not per failed write: the cache stopped or resumed taking
+ * writes. What cannot be stored meanwhile is kept in memory (queue.c) or answered 9002. */
+static void on_cache_health(void *arg, bool ok, const char *why, int code)
+{
+    struct daemon *d = arg;
+    if (ok)
+        LOG_INFO("cache", "%s takes writes again (it failed with: %s, sqlite error %d): events "
+                 "are durable again", d->cfg.db_path, why, code);
+    else
+        LOG_ERROR("cache", "%s cannot be written: %s (sqlite error %d); sessions go on, events "
+                  "are kept in memory until it can (lost at a restart)", d->cfg.db_path, why,
+                  code);
+}
+
 static int daemon_setup(struct daemon *d)
 {
     if (cache_open(&d->cache, d->cfg.db_path,
                    d->cfg.db_sync_full ? CACHE_SYNC_FULL : CACHE_SYNC_NORMAL) != CACHE_OK) {
-        LOG_ERROR("main", "cannot open the cache %s: %s", d->cfg.db_path,
-                  d->cache ? cache_errmsg(d->cache) : strerror(errno));
+        LOG_ERROR("main", "cannot open the cache %s: %s", d->cfg.db_path, cache_errmsg(NULL));
         return -1;
     }
+    if (cache_claim(d->cache) != CACHE_OK) {
+        LOG_ERROR("main", "cannot open the cache %s: %s", d->cfg.db_path,
+                  cache_errmsg(d->cache));
+        return -1;
+    }
+    cache_set_health_cb(d->cache, on_cache_health, d);
     /* Now rather than as a 9010 at every Download (the cache's directory exists by now). */
     if (transfer_dir_prepare(d->cfg.transfer_dir) != 0) {
         LOG_ERROR("main", "%s", px_err_msg());

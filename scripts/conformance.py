@@ -98,6 +98,7 @@ I_KILL9 = "I:events:Durability::test_kill_9_during_the_inform_loses_no_event"
 I_ROW8 = "I:restart_policy:RestartPolicy::test_each_table_8_row_after_kill_9"
 I_CR_KILL9 = "I:restart_policy:RestartPolicy::test_a_connection_request_is_not_sent_again_after_kill_9"
 I_RO_CACHE = "I:restart_policy:ReadOnlyCache::test_events_the_cache_cannot_store_still_go_in_the_inform"
+I_FULL_DISK = "I:storage:FullDisk::test_sessions_go_on_and_the_cache_recovers"
 I_KILL9_VALUES = "I:events:Durability::test_values_set_by_the_acs_survive_kill_9"
 I_FORCED_ACTIVE = "I:notify:Notifications::test_forced_active_parameter_starts_a_session_with_value_change"
 I_PASSIVE = "I:notify:Notifications::test_passive_change_rides_on_the_next_inform_once"
@@ -589,9 +590,10 @@ ROWS = {
     "R178": (MET, ev(I_REBOOT_AFTER), "Reboot/FactoryReset run after the session"),
     "R179": (MET, ev(I_HTTPERR, I_RETRYCOUNT, I_DROP_REQUEST), ""),
     # 3.7.1.5
-    "R180": (MET, ev(I_KILL9, I_RETRYCOUNT, I_RO_CACHE), "durable queue in the "
+    "R180": (MET, ev(I_KILL9, I_RETRYCOUNT, I_RO_CACHE, I_FULL_DISK), "durable queue in the "
              "cache, each event in one transaction with the state change that caused it; an "
-             "event the cache cannot store is kept in memory and still sent"),
+             "event the cache cannot store (read-only, full disk) is kept in memory and still "
+             "sent"),
     "R181": (MET, ev(I_FORCED_ACTIVE, I_DURING), "session_wanted starts the next session after "
              "the current one"),
     "R182": (MET, ev(I_HTTPERR), "events leave the queue only on InformResponse"),

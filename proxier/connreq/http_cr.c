@@ -487,7 +487,10 @@ static int load_path(struct endpoint *ep, char path[PATH_HEX + 2])
     path[0] = '/';
     for (size_t i = 0; i < PATH_BYTES; i++)
         snprintf(path + 1 + 2 * i, 3, "%02x", raw[i]);
-    return endpoint_setting_set(ep, HTTP_CR_PATH_SETTING, path);
+    /* A cache that cannot store it (full, read-only: logged) must not make the gateway
+     * unreachable: the path serves this run, the Inform publishes it. */
+    endpoint_setting_set(ep, HTTP_CR_PATH_SETTING, path);
+    return 0;
 }
 
 static void http_endpoint_added(void *state, struct endpoint *ep)

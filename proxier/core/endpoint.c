@@ -39,9 +39,10 @@ int endpoint_setting_set(struct endpoint *ep, const char *key, const char *value
 {
     int rc = value ? cache_setting_set(ep->env.cache, ep->key, key, value)
                    : cache_setting_delete(ep->env.cache, ep->key, key);
+    /* warn: a failing cache is reported once at error level (its health, main.c) */
     if (rc == CACHE_ERROR)
-        LOG_ERROR("endpoint", "%s: cannot store %s: %s", ep->key, key,
-                  cache_errmsg(ep->env.cache));
+        LOG_WARN("endpoint", "%s: cannot store %s: %s", ep->key, key,
+                 cache_errmsg(ep->env.cache));
     return rc == CACHE_ERROR ? -1 : 0;
 }
 
@@ -55,18 +56,17 @@ void cpe_request_clear(struct cpe_request *r)
 int endpoint_store_set(struct endpoint *ep, struct dm_request *req)
 {
     struct cache *c = ep->env.cache;
-    if (cache_begin(c) != CACHE_OK)
-        goto fail;
-    for (size_t i = 0; i < req->n_items; i++)
-        if (cache_value_set(c, ep->key, req->items[i].path, req->items[i].value, "acs") !=
-            CACHE_OK)
-            goto fail;
-    if (cache_commit(c) == CACHE_OK)
+    bool begun = cache_begin(c) == CACHE_OK, ok = begun;
+    for (size_t i = 0; ok && i < req->n_items; i++)
+        ok = cache_value_set(c, ep->key, req->items[i].path, req->items[i].value, "acs") ==
+             CACHE_OK;
+    /* cache_commit closes the transaction even when it fails; a failed begin opened none. */
+    if (ok && cache_commit(c) == CACHE_OK)
         return 0;
-fail:
-    cache_rollback(c);
     dm_request_set_fault(req, PX_ERR_INTERNAL, "cannot store the new values: %s",
                          cache_errmsg(c));
+    if (begun && !ok)
+        cache_rollback(c);
     return -1;
 }
 

@@ -4,7 +4,8 @@
  *
  *   - An event the cache cannot store (a read-only file, a full disk) is kept in memory: it
  *     still goes in the next Inform, it is only not durable (lost at a restart). The first
- *     such failure is logged at error level with SQLite's message.
+ *     such failure is logged (warn) with SQLite's message; the cache's failure itself is
+ *     logged once at error level where its health changes (main.c).
  *   - A delivered or discarded event the cache cannot delete is hidden, so that it is never
  *     sent twice in this run.
  *
@@ -93,10 +94,11 @@ static bool is_hidden(const struct event_queue *q, int64_t id)
 static void tell(struct endpoint *ep, const char *what, const char *code, const char *why)
 {
     struct event_queue *q = ep->queue;
+    /* warn: the failing cache itself is reported once at error level (its health) */
     if (!q->told)
-        LOG_ERROR("endpoint",
-                  "%s: the cache cannot %s event \"%s\" (%s): kept in memory, this run only",
-                  ep->key, what, code, why);
+        LOG_WARN("endpoint",
+                 "%s: the cache cannot %s event \"%s\" (%s): kept in memory, this run only",
+                 ep->key, what, code, why);
     else
         LOG_WARN("endpoint", "%s: event \"%s\" not durable either: kept in memory", ep->key, code);
     q->told = true;
@@ -272,8 +274,8 @@ void endpoint_event_delete(struct endpoint *ep, int64_t id)
         return;
     hide(ep, id);
     if (!q->told)
-        LOG_ERROR("endpoint", "%s: the cache cannot delete event %lld (%s): hidden in memory",
-                  ep->key, (long long)id, cache_errmsg(ep->env.cache));
+        LOG_WARN("endpoint", "%s: the cache cannot delete event %lld (%s): hidden in memory",
+                 ep->key, (long long)id, cache_errmsg(ep->env.cache));
     q->told = true;
 }
 

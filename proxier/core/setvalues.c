@@ -112,11 +112,13 @@ static int settle(struct setvalues *s, int fault)
     if (!s->in_transaction)
         return fault;
     s->in_transaction = false;
+    /* cache_commit closes the transaction even when it fails: no rollback after it. */
     if (!fault && cache_commit(c) == CACHE_OK)
         return 0;
     if (!fault)
         fault = px_err_set(PX_ERR_INTERNAL, "cannot store the new values: %s", cache_errmsg(c));
-    cache_rollback(c);
+    else
+        cache_rollback(c);
     /* What the ManagementServer provider applied in memory went with the rollback. */
     mgmt_reload(ep);
     return fault;
@@ -165,10 +167,15 @@ void setvalues_apply(struct setvalues *s, setvalues_done_cb done, void *arg)
     if (s->n_faults) {
         /* A.3.2.1: nothing is applied when any parameter is wrong; each is named. */
         finish(s, PX_ERR_INVALID_ARGUMENTS, px_err_default_string(PX_ERR_INVALID_ARGUMENTS));
+    } else if (cache_begin(s->ep->env.cache) != CACHE_OK) {
+        /* Without its transaction the set would not be atomic: apply nothing (A.3.2.1). */
+        int fault = px_err_set(PX_ERR_INTERNAL, "cannot store the new values: %s",
+                               cache_errmsg(s->ep->env.cache));
+        finish(s, fault, px_err_msg());
     } else {
         /* One transaction over every provider's writes, so that the set is atomic even when
          * it spans providers (A.3.2.1). */
-        s->in_transaction = cache_begin(s->ep->env.cache) == CACHE_OK;
+        s->in_transaction = true;
         dm_request_start(s->req, applied, s);
         if (!s->finished && s->in_transaction) {
             s->in_transaction = false; /* a provider answers later: it writes on its own */

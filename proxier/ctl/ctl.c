@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cache/cache.h"
 #include "proxier/common/buf.h"
 #include "proxier/common/err.h"
 #include "proxier/common/log.h"
@@ -164,13 +165,18 @@ static void split(char *line, char **verb, char **arg, char **rest)
     *arg = *verb ? strtok_r(NULL, " ", rest) : NULL;
 }
 
+/* The cache's state comes last: its message has spaces ("database or disk is full"). */
 static void reply_status(struct bufferevent *bev, const struct ctl *c)
 {
-    char counts[512] = "";
+    char counts[512] = "", cache[320] = "ok";
     if (c->cr)
         connreq_status(c->cr, counts, sizeof(counts));
-    reply(bev, "ok session=%s retry_count=%u%s%s", c->ep->session ? "active" : "idle",
-          c->ep->retry_count, *counts ? " " : "", counts);
+    int code;
+    const char *why = cache_health(c->ep->env.cache, &code);
+    if (why)
+        snprintf(cache, sizeof(cache), "error:%s (%d)", why, code);
+    reply(bev, "ok session=%s retry_count=%u%s%s cache=%s", c->ep->session ? "active" : "idle",
+          c->ep->retry_count, *counts ? " " : "", counts, cache);
 }
 
 static void run_line(struct bufferevent *bev, const struct ctl *c, char *line)

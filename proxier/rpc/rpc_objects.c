@@ -57,12 +57,15 @@ static void add_done(void *arg, struct dm_request *req)
         return;
     }
     struct cache *c = ep->env.cache;
-    cache_begin(c);
-    bool ok = cache_instance_add(c, ep->key, call->object_name, req->instance, NULL) ==
+    bool begun = cache_begin(c) == CACHE_OK;
+    bool ok = begun &&
+              cache_instance_add(c, ep->key, call->object_name, req->instance, NULL) ==
                   CACHE_OK &&
               cache_instance_next_set(c, ep->key, call->object_name,
                                       dm_instance_next(ep->model, call->object_name)) ==
                   CACHE_OK;
+    /* cache_commit closes the transaction even when it fails: the rollback is for the rest */
+    bool unfinished = begun && !ok;
     if (ok && cache_commit(c) == CACHE_OK) {
         set_parameter_key(call);
         struct soap_response resp = {.method = SOAP_AddObject,
@@ -70,8 +73,9 @@ static void add_done(void *arg, struct dm_request *req)
                                      .status = 0};
         rpc_reply(call, &resp);
     } else {
-        cache_rollback(c);
         px_err_set(PX_ERR_INTERNAL, "cannot store the new instance: %s", cache_errmsg(c));
+        if (unfinished)
+            cache_rollback(c);
         rpc_fault(call, PX_ERR_INTERNAL, px_err_msg());
         dm_instance_delete(ep->model, req->object);
     }
@@ -112,6 +116,18 @@ int rpc_add_object(struct rpc_call *call, const struct soap_msg *msg)
     return start_object_request(call, msg, DM_OP_ADD, add_done);
 }
 
+/* One transaction, or nothing when it cannot begin. A failed delete dooms the transaction, so
+ * the commit reports it; cache_commit closes the transaction even when it fails. */
+static int forget_object(struct cache *c, const char *key, const char *object)
+{
+    if (cache_begin(c) != CACHE_OK)
+        return CACHE_ERROR;
+    cache_instance_delete(c, key, object);
+    cache_attr_delete_prefix(c, key, object);
+    cache_value_delete_prefix(c, key, object);
+    return cache_commit(c);
+}
+
 /* The provider has removed what it owns and the engine the instance: forget it in the
  * cache with the values and attributes below it (A.3.2.7). */
 static void delete_done(void *arg, struct dm_request *req)
@@ -124,12 +140,7 @@ static void delete_done(void *arg, struct dm_request *req)
         return;
     }
     struct cache *c = ep->env.cache;
-    cache_begin(c);
-    cache_instance_delete(c, ep->key, call->object_name);
-    cache_attr_delete_prefix(c, ep->key, call->object_name);
-    cache_value_delete_prefix(c, ep->key, call->object_name);
-    if (cache_commit(c) != CACHE_OK) {
-        cache_rollback(c);
+    if (forget_object(c, ep->key, call->object_name) != CACHE_OK) {
         rpc_fault(call, PX_ERR_INTERNAL, cache_errmsg(c));
         dm_request_free(req);
         return;

@@ -341,8 +341,7 @@ static void values_set(void *arg, int fault, const char *fault_string,
     struct cache *c = r->ep->env.cache;
     if (!fault && r->in_transaction) {
         r->in_transaction = false;
-        if (cache_commit(c) != CACHE_OK) {
-            cache_rollback(c);
+        if (cache_commit(c) != CACHE_OK) { /* closed even so: no rollback after it */
             fault = PX_ERR_INTERNAL;
             snprintf(why, sizeof(why), "cannot store the configuration: %s", cache_errmsg(c));
         }

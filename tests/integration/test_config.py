@@ -1,6 +1,8 @@
 """Configuration: the file, the options, and the clear errors for what is wrong
 (docs/configuration.md)."""
 import os
+import shutil
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -91,6 +93,9 @@ class Errors(unittest.TestCase):
                 os.path.join(self.tmp, "no", "such", "dir", "db"))
         self.assertEqual(r.returncode, 1)
         self.assertIn("cannot open the cache", r.stderr)
+        self.assertIn("unable to open database file (sqlite error 14); directory "
+                      f"{os.path.join(self.tmp, 'no', 'such', 'dir')}: No such file", r.stderr)
+
 
     def test_help_and_version(self):
         r = run("--help")
@@ -99,6 +104,118 @@ class Errors(unittest.TestCase):
         r = run("--version")
         self.assertEqual(r.returncode, 0)
         self.assertTrue(r.stdout.startswith("proxierd "))
+
+
+def read_only_mount(path):
+    """The prefix of a command run with `path` bind-mounted read-only in a private mount
+    namespace, or None where that is not possible (needs root and unshare)."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return None
+    script = (f'mount --bind "{path}" "{path}" && mount -o remount,bind,ro "{path}" '
+              '&& exec "$@"')
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", "true"],
+                           capture_output=True)
+    return ["unshare", "-m", "sh", "-c", script, "sh"] if probe.returncode == 0 else None
+
+
+class CacheStartupErrors(unittest.TestCase):
+    """Each cache that proxierd cannot use stops the start (exit 1) with SQLite's own text
+    and code and the path, never a stale errno (issue 8 item 5)."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="proxierd-cache-")
+        self.db = os.path.join(self.tmp, "proxierd.db")
+        self.args = ["--acs-url", "http://127.0.0.1:1/", "--db", self.db,
+                     "--set", "connection_request.port=0"]
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def refused(self, prefix=()):
+        r = subprocess.run([*prefix, proxierd(), *self.args], capture_output=True, text=True,
+                           timeout=20)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        errors = [line for line in r.stderr.splitlines() if line.split()[1:2] == ["error"]]
+        self.assertEqual(len(errors), 1, r.stderr)
+        self.assertIn(f"cannot open the cache {self.db}: ", errors[0])
+        self.assertNotIn("No such file or directory", errors[0])
+        self.assertNotIn("Resource temporarily unavailable", errors[0])
+        return errors[0]
+
+    def wait_running(self):
+        """Until a proxierd started on self.db has its cache open and its signals handled
+        (its first session's retry is in the cache)."""
+        for _ in range(200):
+            db = sqlite3.connect(self.db, timeout=5)
+            try:
+                if db.execute("SELECT count(*) FROM setting WHERE key = 'retry_count'"
+                              ).fetchone()[0]:
+                    return
+            except sqlite3.Error:
+                pass
+            finally:
+                db.close()  # not the last connection, proxierd would leave its -wal
+            time.sleep(0.05)
+        self.fail("proxierd did not start")
+
+    def make_cache(self):
+        """A cache left by an earlier run (clean stop: no -wal, -shm)."""
+        d = subprocess.Popen([proxierd(), *self.args], stderr=subprocess.DEVNULL)
+        try:
+            self.wait_running()
+        finally:
+            d.terminate()
+            d.wait(10)
+        self.assertFalse(os.path.exists(self.db + "-wal"))
+
+    def test_corrupt_file(self):
+        with open(self.db, "wb") as f:
+            f.write(b"not a database, not at all " * 400)
+        line = self.refused()
+        self.assertIn(f"{self.db} is not an SQLite database (corrupt or foreign file): "
+                      "file is not a database (sqlite error 26)", line)
+
+    def test_read_only_directory_new_cache(self):
+        prefix = read_only_mount(self.tmp)
+        if not prefix:
+            self.skipTest("no read-only bind mount here (needs root and unshare -m)")
+        line = self.refused(prefix)
+        self.assertIn("unable to open database file (sqlite error 14)", line)
+        self.assertIn(f"directory {self.tmp} is not writable (Read-only file system)", line)
+
+    def test_read_only_mount_existing_cache(self):
+        self.make_cache()
+        prefix = read_only_mount(self.tmp)
+        if not prefix:
+            self.skipTest("no read-only bind mount here (needs root and unshare -m)")
+        line = self.refused(prefix)
+        self.assertIn("(sqlite error 14)", line)
+        self.assertIn(f"directory {self.tmp} is not writable (Read-only file system): "
+                      "SQLite creates the cache and its -wal and -shm files there", line)
+
+    def test_cache_of_a_running_proxierd(self):
+        first = subprocess.Popen([proxierd(), *self.args], stderr=subprocess.DEVNULL)
+        try:
+            self.wait_running()
+            line = self.refused()
+            self.assertIn(f"{self.db} is in use by another process (another proxierd?)", line)
+            self.assertIsNone(first.poll(), "the first one goes on")
+        finally:
+            first.terminate()
+            first.wait(10)
+
+    def test_cache_locked_by_another_program(self):
+        self.make_cache()
+        holder = sqlite3.connect(self.db, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            line = self.refused()
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        self.assertIn(f"database is locked (sqlite error 5) in {self.db}", line)
+        self.assertIn("kept a write lock on it for longer than the busy timeout", line)
+
 
 
 class OptionsWithoutFile(ProxierTestCase):

@@ -212,6 +212,10 @@ static void test_open_unwritable_path_fails(void **state)
     assert_int_equal(cache_open(&c, "/nonexistent-dir/x/cache.db", CACHE_SYNC_FULL), CACHE_ERROR);
     assert_null(c);
     assert_errmsg_has(cache_errmsg(NULL), "/nonexistent-dir/x/cache.db");
+    /* SQLite's own text and code, and what is wrong with the directory (not a stale errno) */
+    assert_errmsg_has(cache_errmsg(NULL), "unable to open database file (sqlite error 14)");
+    assert_errmsg_has(cache_errmsg(NULL), "directory /nonexistent-dir/x: No such file");
+    assert_int_equal(cache_errcode(NULL), SQLITE_CANTOPEN);
 }
 
 /* ---- Events ---- */
@@ -909,6 +913,8 @@ static void test_garbage_file_refused(void **state)
     assert_null(c);
     assert_errmsg_has(cache_errmsg(NULL), "is not an SQLite database");
     assert_errmsg_has(cache_errmsg(NULL), f->path);
+    assert_errmsg_has(cache_errmsg(NULL), "file is not a database (sqlite error 26)");
+    assert_int_equal(cache_errcode(NULL), SQLITE_NOTADB);
 
     /* the file was not modified */
     char back[sizeof(junk) + 1];
@@ -993,6 +999,112 @@ static void test_full_disk_keeps_earlier_data(void **state)
     assert_only_kept_values(c);
     assert_has_value(c, EP, "after", "ok");
     cache_close(c);
+}
+
+struct health_log {
+    int failed, recovered;
+    char why[256];
+    int code;
+};
+
+static void on_health(void *arg, bool ok, const char *why, int code)
+{
+    struct health_log *h = arg;
+    if (ok)
+        h->recovered++;
+    else
+        h->failed++;
+    snprintf(h->why, sizeof(h->why), "%s", why);
+    h->code = code;
+}
+
+/* A full disk: one change to "failing" however many writes fail, with SQLite's message and
+ * code; back to healthy at the first write that reaches the file, not at a read. */
+static void test_health_follows_writes(void **state)
+{
+    struct fixture *f = *state;
+    struct cache *c = open_ok(f->path);
+    struct health_log h = {0};
+    cache_set_health_cb(c, on_health, &h);
+    char big[4000];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_null(cache_health(c, NULL));
+
+    limit_pages(c, true);
+    int rc = CACHE_OK;
+    for (int i = 0; i < 50 && rc == CACHE_OK; i++)
+        rc = cache_value_set(c, EP, "big", big, "");
+    assert_int_equal(rc, CACHE_ERROR);
+    assert_int_equal(cache_errcode(c), SQLITE_FULL);
+    assert_errmsg_has(cache_errmsg(c), "cache_value_set: database or disk is full (sqlite error 13)");
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(cache_value_set(c, EP, "big2", big, ""), CACHE_ERROR);
+        assert_int_equal(cache_begin(c), CACHE_OK);
+        cache_value_set(c, EP, "big3", big, "");
+        assert_int_equal(cache_commit(c), CACHE_ERROR);
+    }
+    assert_int_equal(h.failed, 1);
+    assert_int_equal(h.code, SQLITE_FULL);
+    assert_string_equal(h.why, "database or disk is full");
+    int code = 0;
+    assert_string_equal(cache_health(c, &code), "database or disk is full");
+    assert_int_equal(code, SQLITE_FULL);
+
+    /* space again: reads and writes that change nothing do not count; a commit does */
+    limit_pages(c, false);
+    char *v = NULL;
+    cache_value_get(c, EP, "big", &v);
+    free(v);
+    assert_int_equal(cache_notify_clear(c, EP), CACHE_OK); /* nothing to delete */
+    assert_non_null(cache_health(c, NULL));
+    assert_int_equal(h.recovered, 0);
+    assert_int_equal(cache_begin(c), CACHE_OK);
+    assert_int_equal(cache_value_set(c, EP, "after", "ok", ""), CACHE_OK);
+    assert_int_equal(cache_commit(c), CACHE_OK);
+    assert_null(cache_health(c, &code));
+    assert_int_equal(code, 0);
+    assert_int_equal(h.recovered, 1);
+    assert_string_equal(h.why, "database or disk is full"); /* the cause that was cleared */
+
+    /* again, outside a transaction: a failing single write, then a good one */
+    limit_pages(c, true);
+    for (int i = 0; i < 50 && cache_value_set(c, EP, "big4", big, "") == CACHE_OK; i++)
+        ;
+    limit_pages(c, false);
+    assert_int_equal(cache_value_set(c, EP, "after2", "ok", ""), CACHE_OK);
+    assert_int_equal(h.failed, 2);
+    assert_int_equal(h.recovered, 2);
+    /* a caller's mistake is no storage failure */
+    assert_int_equal(cache_value_set(c, EP, NULL, "x", ""), CACHE_ERROR);
+    assert_int_equal(cache_errcode(c), 0);
+    assert_null(cache_health(c, NULL));
+    cache_close(c);
+}
+
+/* cache_claim: one process per file; the claim goes with cache_close. */
+static void test_claim_is_exclusive(void **state)
+{
+    struct fixture *f = *state;
+    struct cache *a = open_ok(f->path), *b = open_ok(f->path);
+    assert_int_equal(cache_claim(a), CACHE_OK);
+    assert_int_equal(cache_claim(a), CACHE_OK); /* again: already ours */
+    assert_int_equal(cache_claim(b), CACHE_ERROR);
+    assert_errmsg_has(cache_errmsg(b), "is in use by another process");
+    assert_errmsg_has(cache_errmsg(b), f->path);
+    /* the refused one still works as a plain connection, and the owner still writes */
+    assert_int_equal(cache_value_set(a, EP, "x", "1", ""), CACHE_OK);
+    cache_close(b);
+    assert_int_equal(cache_value_set(a, EP, "y", "2", ""), CACHE_OK);
+    cache_close(a);
+    struct cache *c = open_ok(f->path);
+    assert_int_equal(cache_claim(c), CACHE_OK);
+    assert_has_value(c, EP, "y", "2");
+    cache_close(c);
+    struct cache *m = NULL;
+    assert_int_equal(cache_open(&m, ":memory:", CACHE_SYNC_NORMAL), CACHE_OK);
+    assert_int_equal(cache_claim(m), CACHE_OK);
+    cache_close(m);
 }
 
 /* ---- Crash safety ---- */
@@ -1143,6 +1255,8 @@ int main(void)
         T(test_garbage_file_refused),
         T(test_foreign_database_refused),
         T(test_full_disk_keeps_earlier_data),
+        T(test_health_follows_writes),
+        T(test_claim_is_exclusive),
         T(test_crash_safety_sigkill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
