@@ -96,6 +96,20 @@ void xmpp_worker_stop(struct xmpp_worker *w);
 xmpp_stanza_t *xmpp_cr_reply_stanza(xmpp_ctx_t *ctx, xmpp_stanza_t *request, enum xmpp_reply r,
                                     const char *own_jid);
 
+/* What an incoming IQ asks for (the thread's IQ handler; exposed for the unit tests and
+ * tests/fuzz/fuzz_xmpp.c). *cr is the connectionRequest child (Figure 19) for
+ * XMPP_IQ_CONN_REQUEST, else NULL. */
+enum xmpp_iq_kind {
+    XMPP_IQ_NOT_OURS,     /* no type, result or error: not answered */
+    XMPP_IQ_CONN_REQUEST, /* judged by the loop (K.2.1.3) */
+    XMPP_IQ_PING,         /* urn:xmpp:ping (XEP-0199): an empty result */
+    XMPP_IQ_OTHER,        /* any other get or set: service-unavailable (RFC 6120 8.4) */
+};
+enum xmpp_iq_kind xmpp_iq_classify(xmpp_stanza_t *iq, xmpp_stanza_t **cr);
+/* The text of cr's child element name in XMPP_CR_NS ("username", "password"), "" if there
+ * is none; malloc'd, the caller frees it (NULL only when out of memory). */
+char *xmpp_cr_child_text(xmpp_stanza_t *cr, const char *name);
+
 /* ---- Per endpoint, on the loop (xmpp_cr.c, read by xmpp_model.c) ---- */
 
 struct xmpp_ep {

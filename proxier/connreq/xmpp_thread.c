@@ -310,7 +310,7 @@ static void send_reply(struct slot *s, xmpp_stanza_t *request, enum xmpp_reply r
 
 /* ---- Incoming stanzas ---- */
 
-static char *child_text(xmpp_stanza_t *parent, const char *name)
+char *xmpp_cr_child_text(xmpp_stanza_t *parent, const char *name)
 {
     xmpp_stanza_t *c = xmpp_stanza_get_child_by_name_and_ns(parent, name, XMPP_CR_NS);
     char *t = c ? xmpp_stanza_get_text(c) : NULL;
@@ -334,8 +334,8 @@ static void post_request(struct slot *s, xmpp_stanza_t *stanza, xmpp_stanza_t *c
     ev->slot = s->id;
     ev->token = p->token;
     ev->from = strdup(xmpp_stanza_get_from(stanza) ? xmpp_stanza_get_from(stanza) : "");
-    ev->username = child_text(cr, "username");
-    ev->password = child_text(cr, "password");
+    ev->username = xmpp_cr_child_text(cr, "username");
+    ev->password = xmpp_cr_child_text(cr, "password");
     ev->tls = xmpp_conn_is_secured(s->conn);
     post(w, ev);
 }
@@ -350,20 +350,30 @@ static int on_stanza(xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
     return 1;
 }
 
+enum xmpp_iq_kind xmpp_iq_classify(xmpp_stanza_t *iq, xmpp_stanza_t **cr)
+{
+    *cr = NULL;
+    const char *type = xmpp_stanza_get_type(iq);
+    if (!type || (strcmp(type, "get") != 0 && strcmp(type, "set") != 0))
+        return XMPP_IQ_NOT_OURS; /* results and errors are not ours to answer */
+    *cr = xmpp_stanza_get_child_by_name_and_ns(iq, "connectionRequest", XMPP_CR_NS);
+    if (*cr)
+        return XMPP_IQ_CONN_REQUEST;
+    if (xmpp_stanza_get_child_by_name_and_ns(iq, "ping", PING_NS))
+        return XMPP_IQ_PING;
+    return XMPP_IQ_OTHER;
+}
+
 static int on_iq(xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
 {
     struct slot *s = arg;
-    const char *type = xmpp_stanza_get_type(stanza);
-    if (!type || (strcmp(type, "get") != 0 && strcmp(type, "set") != 0))
-        return 1; /* results and errors are not ours to answer */
-    xmpp_stanza_t *cr = xmpp_stanza_get_child_by_name_and_ns(stanza, "connectionRequest",
-                                                             XMPP_CR_NS);
-    if (cr)
-        post_request(s, stanza, cr);
-    else if (xmpp_stanza_get_child_by_name_and_ns(stanza, "ping", PING_NS))
-        send_reply(s, stanza, XMPP_REPLY_RESULT);
-    else
-        send_reply(s, stanza, XMPP_REPLY_UNAVAILABLE);
+    xmpp_stanza_t *cr;
+    switch (xmpp_iq_classify(stanza, &cr)) {
+    case XMPP_IQ_NOT_OURS: break;
+    case XMPP_IQ_CONN_REQUEST: post_request(s, stanza, cr); break;
+    case XMPP_IQ_PING: send_reply(s, stanza, XMPP_REPLY_RESULT); break;
+    case XMPP_IQ_OTHER: send_reply(s, stanza, XMPP_REPLY_UNAVAILABLE); break;
+    }
     return 1;
 }
 

@@ -4,6 +4,7 @@
  * ACS's, and the reply is written when the provider answers.
  */
 #include "proxier/ctl/ctl.h"
+#include "proxier/ctl/ctl_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -238,13 +239,27 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         bufferevent_free(bev);
 }
 
+void ctl_serve(struct ctl *c, struct bufferevent *bev)
+{
+    bufferevent_setcb(bev, on_read, NULL, on_event, c);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int len, void *arg)
 {
     struct event_base *base = evconnlistener_get_base(l);
-    struct bufferevent *bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-    bufferevent_setcb(bev, on_read, NULL, on_event, arg);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    ctl_serve(arg, bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE));
+}
+
+struct ctl *ctl_new_unbound(struct endpoint *ep, const struct connreq *cr)
+{
+    struct ctl *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->ep = ep;
+    c->cr = cr;
+    return c;
 }
 
 struct ctl *ctl_new(struct event_base *base, const char *path, struct endpoint *ep,
@@ -266,10 +281,13 @@ struct ctl *ctl_new(struct event_base *base, const char *path, struct endpoint *
         px_err_set(-1, "cannot listen on %s: %s", path, strerror(errno));
         return NULL;
     }
-    struct ctl *c = calloc(1, sizeof(*c));
+    struct ctl *c = ctl_new_unbound(ep, cr);
+    if (!c) {
+        evconnlistener_free(l);
+        px_err_set(-1, "out of memory");
+        return NULL;
+    }
     c->listener = l;
-    c->ep = ep;
-    c->cr = cr;
     c->path = strdup(path);
     evconnlistener_set_cb(l, on_accept, c);
     return c;
@@ -279,8 +297,10 @@ void ctl_free(struct ctl *c)
 {
     if (!c)
         return;
-    evconnlistener_free(c->listener);
-    unlink(c->path);
+    if (c->listener)
+        evconnlistener_free(c->listener);
+    if (c->path)
+        unlink(c->path);
     free(c->path);
     free(c);
 }

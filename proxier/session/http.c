@@ -422,29 +422,45 @@ static char *url_host(const char *url)
     return host; /* curl_free */
 }
 
+/* Whether a cookie line whose fields from the path on are rest ("\tpath\tsecure\texpiry
+ * ...") has expired: curl may still list such a cookie, and its copy would delete a live
+ * cookie of the same name and path at the new host (an expired cookie is curl's way to
+ * delete one). 0 is a session cookie. */
+static bool cookie_expired(const char *rest, time_t now)
+{
+    const char *secure = strchr(rest + 1, '\t');
+    const char *expiry = secure ? strchr(secure + 1, '\t') : NULL;
+    if (!expiry)
+        return false;
+    long long at = strtoll(expiry + 1, NULL, 10);
+    return at > 0 && at <= (long long)now;
+}
+
 /* TR-069 3.4.2: after a redirect the session's cookies go to the new ACS "without
  * performing domain validation": give every cookie a copy for the target host. The lines
  * of CURLINFO_COOKIELIST are Netscape format: domain, tailmatch, path, secure, expiry,
  * name, value, separated by tabs. */
-static void cookies_follow(struct http_conn *c, const char *target)
+void http_cookies_follow(CURL *easy, const char *target)
 {
     struct curl_slist *list = NULL;
     char *host = url_host(target);
-    if (!host || curl_easy_getinfo(c->easy, CURLINFO_COOKIELIST, &list) != CURLE_OK)
+    if (!host || curl_easy_getinfo(easy, CURLINFO_COOKIELIST, &list) != CURLE_OK)
         goto exit;
+    time_t now = time(NULL);
     for (struct curl_slist *l = list; l; l = l->next) {
         const char *domain = l->data;
         if (strncmp(domain, "#HttpOnly_", 10) == 0)
             domain += 10;
         const char *tab = strchr(domain, '\t');
         const char *rest = tab ? strchr(tab + 1, '\t') : NULL;
-        if (!rest || (strlen(host) == (size_t)(tab - domain) &&
-                      strncasecmp(domain, host, (size_t)(tab - domain)) == 0))
+        if (!rest || cookie_expired(rest, now) ||
+            (strlen(host) == (size_t)(tab - domain) &&
+             strncasecmp(domain, host, (size_t)(tab - domain)) == 0))
             continue;
         struct buf line = BUF_INIT;
         buf_printf(&line, "%s\tFALSE%s", host, rest);
         if (!buf_failed(&line))
-            curl_easy_setopt(c->easy, CURLOPT_COOKIELIST, line.data);
+            curl_easy_setopt(easy, CURLOPT_COOKIELIST, line.data);
         buf_free(&line);
     }
 exit:
@@ -483,7 +499,7 @@ static CURLcode conn_redirect(struct http_conn *c, long status)
     if (!copy)
         return CURLE_OUT_OF_MEMORY;
     LOG_INFO("http", "redirected (%ld) from %s to %s", status, c->url, copy);
-    cookies_follow(c, copy);
+    http_cookies_follow(c->easy, copy);
     free(c->url);
     c->url = copy;
     c->redirects++;

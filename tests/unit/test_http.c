@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "proxier/session/http.h"
+#include "proxier/session/http_internal.h"
 
 #define SOAP_BODY "<soap:Envelope><soap:Body><cwmp:Inform/></soap:Body></soap:Envelope>"
 
@@ -501,6 +502,50 @@ static void test_redirect_carries_cookies(void **state)
 }
 
 /* TR-069 3.4.2: 5 redirects are allowed, the 6th ends the session. */
+/* The value of the cookie name that easy holds for host, or NULL (caller frees). */
+static char *jar_value(CURL *easy, const char *host, const char *name)
+{
+    struct curl_slist *list = NULL;
+    char *found = NULL;
+    assert_int_equal(curl_easy_getinfo(easy, CURLINFO_COOKIELIST, &list), CURLE_OK);
+    for (struct curl_slist *l = list; l && !found; l = l->next) {
+        char domain[64], tail[8], path[64], secure[8], cname[64], value[64] = "";
+        long long expiry;
+        if (sscanf(l->data, "%63[^\t]\t%7[^\t]\t%63[^\t]\t%7[^\t]\t%lld\t%63[^\t]\t%63s",
+                   domain, tail, path, secure, &expiry, cname, value) >= 6 &&
+            !strcmp(domain, host) && !strcmp(cname, name))
+            found = strdup(value);
+    }
+    curl_slist_free_all(list);
+    return found;
+}
+
+/* TR-069 3.4.2 on a redirect: an expired cookie that curl still lists (a Netscape line from
+ * the past) gets no copy for the new host, where it would replace a live cookie of the same
+ * name and path; the live one is copied. (Found by tests/fuzz/fuzz_cookie.c.) */
+static void test_redirect_skips_expired_cookies(void **state)
+{
+    CURL *easy = curl_easy_init();
+    assert_non_null(easy);
+    curl_easy_setopt(easy, CURLOPT_COOKIEFILE, "");
+    /* Live on a and expired on b, and the other way round: whichever host curl lists
+     * first, one of the two would see the expired copy last. */
+    curl_easy_setopt(easy, CURLOPT_COOKIELIST, "acs-a.example\tFALSE\t/\tFALSE\t0\tx\tlive");
+    curl_easy_setopt(easy, CURLOPT_COOKIELIST, "acs-b.example\tFALSE\t/\tFALSE\t1\tx\tgone");
+    curl_easy_setopt(easy, CURLOPT_COOKIELIST, "acs-a.example\tFALSE\t/\tFALSE\t1\ty\tgone");
+    curl_easy_setopt(easy, CURLOPT_COOKIELIST, "acs-b.example\tFALSE\t/\tFALSE\t0\ty\tlive");
+    curl_easy_setopt(easy, CURLOPT_COOKIELIST, "acs-b.example\tFALSE\t/\tFALSE\t1\told\tgone");
+    http_cookies_follow(easy, "http://acs-c.example:7547/cwmp");
+    for (const char *const *name = (const char *const[]){"x", "y", NULL}; *name; name++) {
+        char *value = jar_value(easy, "acs-c.example", *name);
+        assert_non_null(value);
+        assert_string_equal(value, "live");
+        free(value);
+    }
+    assert_null(jar_value(easy, "acs-c.example", "old"));
+    curl_easy_cleanup(easy);
+}
+
 static void test_redirect_limit(void **state)
 {
     struct outcome o = {0};
@@ -830,6 +875,7 @@ int main(void)
         cmocka_unit_test(test_cookies),
         cmocka_unit_test(test_redirect_chain),
         cmocka_unit_test(test_redirect_carries_cookies),
+        cmocka_unit_test(test_redirect_skips_expired_cookies),
         cmocka_unit_test(test_redirect_limit),
         cmocka_unit_test(test_gzip_request),
         cmocka_unit_test(test_gzip_415_fallback),

@@ -126,6 +126,62 @@ static void test_reply_stanzas(void **state)
     xmpp_shutdown();
 }
 
+/* The thread answers what xmpp_iq_classify says: Figure 19 goes to the loop, a ping gets
+ * a result, other gets and sets service-unavailable, results and errors nothing. */
+static enum xmpp_iq_kind classify(xmpp_ctx_t *ctx, const char *text, char **username,
+                                  char **password)
+{
+    xmpp_stanza_t *iq = xmpp_stanza_new_from_string(ctx, text);
+    assert_non_null(iq);
+    xmpp_stanza_t *cr;
+    enum xmpp_iq_kind kind = xmpp_iq_classify(iq, &cr);
+    assert_true((kind == XMPP_IQ_CONN_REQUEST) == (cr != NULL));
+    if (cr) {
+        *username = xmpp_cr_child_text(cr, "username");
+        *password = xmpp_cr_child_text(cr, "password");
+    }
+    xmpp_stanza_release(iq);
+    return kind;
+}
+
+static void test_iq_classify(void **state)
+{
+    xmpp_initialize();
+    xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
+    char *user = NULL, *pass = NULL;
+    assert_int_equal(classify(ctx, request_text, &user, &pass), XMPP_IQ_CONN_REQUEST);
+    assert_string_equal(user, "u");
+    assert_string_equal(pass, "p");
+    free(user);
+    free(pass);
+    assert_int_equal(classify(ctx,
+                              "<iq type='set' id='a'><connectionRequest xmlns='" XMPP_CR_NS
+                              "'><username>a&amp;b</username></connectionRequest></iq>",
+                              &user, &pass),
+                     XMPP_IQ_CONN_REQUEST);
+    assert_string_equal(user, "a&b");
+    assert_string_equal(pass, ""); /* missing: empty, never wrongly equal to a set one */
+    free(user);
+    free(pass);
+    assert_int_equal(classify(ctx, "<iq type='get' id='p'><ping xmlns='urn:xmpp:ping'/></iq>",
+                              NULL, NULL),
+                     XMPP_IQ_PING);
+    assert_int_equal(classify(ctx,
+                              "<iq type='get' id='w'><connectionRequest xmlns='urn:other'/>"
+                              "</iq>",
+                              NULL, NULL),
+                     XMPP_IQ_OTHER);
+    assert_int_equal(classify(ctx,
+                              "<iq type='result' id='r'><connectionRequest xmlns='" XMPP_CR_NS
+                              "'/></iq>",
+                              NULL, NULL),
+                     XMPP_IQ_NOT_OURS);
+    assert_int_equal(classify(ctx, "<iq id='n'><ping xmlns='urn:xmpp:ping'/></iq>", NULL, NULL),
+                     XMPP_IQ_NOT_OURS);
+    xmpp_ctx_free(ctx);
+    xmpp_shutdown();
+}
+
 static void test_schema_has_xmpp(void **state)
 {
     struct dm_schema *s = gateway_schema_new();
@@ -302,6 +358,7 @@ int main(void)
         cmocka_unit_test(test_allowed_jids),
         cmocka_unit_test(test_retry_window),
         cmocka_unit_test(test_reply_stanzas),
+        cmocka_unit_test(test_iq_classify),
         cmocka_unit_test(test_schema_has_xmpp),
         cmocka_unit_test(test_worker_reports_status_to_the_loop),
         cmocka_unit_test(test_conn_cfg_compare),
