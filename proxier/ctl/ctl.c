@@ -224,7 +224,11 @@ static void on_read(struct bufferevent *bev, void *arg)
     size_t len;
     while ((bufferevent_get_enabled(bev) & EV_READ) &&
            (line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF))) {
-        run_line(bev, c, line);
+        if (memchr(line, '\0', len)) /* C strings would cut the command short */
+            reply(bev, "error %d a NUL byte in the command line (byte %zu)",
+                  PX_ERR_INVALID_ARGUMENTS, (size_t)((char *)memchr(line, '\0', len) - line) + 1);
+        else
+            run_line(bev, c, line);
         free(line);
     }
     if (evbuffer_get_length(in) > CTL_MAX_LINE) {

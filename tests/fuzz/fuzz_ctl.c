@@ -39,10 +39,14 @@ static size_t expected_replies(const uint8_t *data, size_t size)
         size_t len = i - start;
         if (len && data[start + len - 1] == '\r')
             len--;
-        for (size_t j = start; j < start + len && data[j]; j++) {
-            if (data[j] != ' ') {
-                n++; /* strtok_r(line, " ") finds a verb before the first NUL */
-                break;
+        if (memchr(data + start, '\0', len)) {
+            n++; /* refused whole: "a NUL byte in the command line" */
+        } else {
+            for (size_t j = start; j < start + len; j++) {
+                if (data[j] != ' ') {
+                    n++; /* a verb */
+                    break;
+                }
             }
         }
         start = i + 1;

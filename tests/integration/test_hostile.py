@@ -210,6 +210,16 @@ class ValueGate(ProxierTestCase):
         self.assertTrue(s.ended_ok)   # strict ACS: every message parsed and validated
         self.assertEqual(s.inform.parameters[PC][0], "caf\u00e9 ok")
 
+    def test_a_nul_byte_in_a_command_is_refused_not_cut(self):
+        self.start()
+        self.acs.wait_sessions(1)
+        self.idle()
+        reply = self.ctl_raw(b"set " + PC.encode() + b" ab\x00cd")
+        self.assertEqual(reply, b"error 9003 a NUL byte in the command line (byte %d)\n"
+                         % (len("set " + PC + " ab") + 1))
+        self.assertEqual(ctl_command(self.sock, f"get {PC}"), "ok ")   # nothing changed
+        self.assertEqual(ctl_command(self.sock, "status").split()[0], "ok")   # still serving
+
     def test_a_value_with_a_newline_cannot_forge_a_reply_line(self):
         self.acs.queue(m.rpc_spv([(PC, "x\nok forged\\n", "xsd:string")]))
         self.start()
