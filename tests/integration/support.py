@@ -181,6 +181,19 @@ class Daemon:
             return ""
 
 
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: ")
+
+
+def sanitizer_report(log):
+    """The first AddressSanitizer, LeakSanitizer or UBSan report in a daemon's output (up to
+    40 lines of it), or None."""
+    lines = log.splitlines()
+    for i, line in enumerate(lines):
+        if any(m in line for m in SANITIZER_MARKERS):
+            return "\n".join(lines[i:i + 40])
+    return None
+
+
 class ProxierTestCase(unittest.TestCase):
     """Base class: self.acs (a started TestACS built from acs_options), self.tmp (a temporary
     directory), self.start_daemon(overrides) -> Daemon. On failure prints the daemon log and
@@ -227,8 +240,15 @@ class ProxierTestCase(unittest.TestCase):
         return d.start() if start else d
 
     def _stop_daemons(self):
+        # A sanitizer build reports memory errors, leaks (at exit) and undefined behaviour on
+        # the daemon's stderr, which is its log here: stop every daemon, then read them (a
+        # cleanup that raises makes the test an error).
         for d in self.daemons:
             d.stop()
+        for d in self.daemons:
+            report = sanitizer_report(d.log_text())
+            if report:
+                raise AssertionError(f"proxierd ({d.log_path}) reported:\n{report}")
 
     def run(self, result=None):
         result = result or self.defaultTestResult()
