@@ -52,20 +52,34 @@ def wait_until(predicate, timeout=10.0, what="condition", interval=0.05):
     raise AssertionError(f"timeout ({timeout} s) waiting for {what}")
 
 
-def ctl_command(sock_path, line, timeout=5.0):
-    """One command on proxierd's control socket (proxier/ctl/ctl.h); returns its reply line
-    without the newline ("ok ..." or "error CODE message")."""
+def ctl_raw(sock_path, line, timeout=5.0, linger=0.0):
+    """Send the bytes `line` and a newline to proxierd's control socket; the raw reply bytes
+    up to the first newline, plus whatever else arrives within `linger` seconds after it (a
+    forged second reply line would)."""
     with socket.socket(socket.AF_UNIX) as s:
         s.settimeout(timeout)
         s.connect(sock_path)
-        s.sendall(line.encode() + b"\n")
+        s.sendall(line + b"\n")
         data = b""
         while not data.endswith(b"\n"):
             chunk = s.recv(4096)
             if not chunk:
                 break
             data += chunk
-        return data.decode().rstrip("\n")
+        if linger:
+            time.sleep(linger)
+            s.setblocking(False)
+            try:
+                data += s.recv(4096)
+            except BlockingIOError:
+                pass
+        return data
+
+
+def ctl_command(sock_path, line, timeout=5.0):
+    """One command on proxierd's control socket (proxier/ctl/ctl.h); returns its reply line
+    without the newline ("ok ..." or "error CODE message")."""
+    return ctl_raw(sock_path, line.encode(), timeout).decode().rstrip("\n")
 
 
 def render_config(config):

@@ -6,7 +6,7 @@ import re
 import time
 import unittest
 
-from support import ProxierTestCase, ctl_command, soapmsg as m, wait_until
+from support import ProxierTestCase, ctl_command, ctl_raw, soapmsg as m, wait_until
 
 NS = ('xmlns:soap-env="http://schemas.xmlsoap.org/soap/envelope/" '
       'xmlns:cwmp="urn:dslforum-org:cwmp-1-2"')
@@ -169,24 +169,7 @@ class ValueGate(ProxierTestCase):
         return self.start_daemon(cfg)
 
     def ctl_raw(self, line):
-        import socket
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(5)
-            s.connect(self.sock)
-            s.sendall(line + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-            time.sleep(0.2)   # a forged second line would arrive now
-            s.setblocking(False)
-            try:
-                data += s.recv(4096)
-            except BlockingIOError:
-                pass
-            return data
+        return ctl_raw(self.sock, line, linger=0.2)   # a forged second line would arrive
 
     def idle(self):
         wait_until(lambda: ctl_command(self.sock, "status").startswith("ok session=idle"), 10,
